@@ -1,0 +1,3 @@
+from kazoo_actors.cli.main import main
+
+raise SystemExit(main())

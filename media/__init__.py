@@ -1,0 +1,1 @@
+"""Media for calls: aiortc and av behind one bridge, driven from Trio."""
