@@ -1,0 +1,31 @@
+"""Fresh branch, tag and Call-ID values (RFC 3261 sections 8.1.1.4, 8.1.1.7, 19.3).
+
+Randomness is passed in as a ``random.Random`` so that machines and tests can
+be made deterministic; the default draws from the operating system.
+"""
+
+from __future__ import annotations
+
+import random
+
+MAGIC_COOKIE = "z9hG4bK"
+_SYSTEM_RANDOM = random.SystemRandom()
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def random_token(length: int, rng: random.Random | None = None) -> str:
+    source = rng or _SYSTEM_RANDOM
+    return "".join(source.choice(_ALPHABET) for _ in range(length))
+
+
+def new_branch(rng: random.Random | None = None) -> str:
+    """A Via branch with the RFC 3261 magic cookie."""
+    return MAGIC_COOKIE + random_token(16, rng)
+
+
+def new_tag(rng: random.Random | None = None) -> str:
+    return random_token(10, rng)
+
+
+def new_call_id(rng: random.Random | None = None) -> str:
+    return random_token(22, rng)
