@@ -1,0 +1,143 @@
+"""``RegisterParams``: what ``kazoo.register({...})`` took, validated on creation."""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import attrs
+
+Callback = Callable[..., Any]
+Backoff = Literal["fixed", "exponential"]
+
+MIN_RECONNECT_DELAY_MS = 2000
+
+
+def _url(schemes: tuple[str, ...]) -> Callable[[Any, attrs.Attribute[Any], str | None], None]:
+    def check(_instance: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
+        if value is None:
+            return
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError(
+                f"{attribute.name} must be a {' or '.join(s + '://' for s in schemes)} URL "
+                f"with a host, got {value!r}"
+            )
+
+    return check
+
+
+def _non_empty(_instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{attribute.name} must be a non-empty string")
+
+
+def _identity(_instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    _non_empty(_instance, attribute, value)
+    user = _user_part(value)
+    if not user or any(c in user for c in ' \t<>"@:'):
+        raise ValueError(
+            f"{attribute.name} must be a bare user or a sip:user@realm URI, got {value!r}"
+        )
+
+
+def _callback(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(f"{attribute.name} must be callable (sync or async), got {value!r}")
+
+
+def _positive(_instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+
+
+def _reconnect_delay(_instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    if value < MIN_RECONNECT_DELAY_MS:
+        raise ValueError(
+            f"{attribute.name} is in milliseconds, at least {MIN_RECONNECT_DELAY_MS}; got {value!r}"
+        )
+
+
+def _user_part(identity: str) -> str:
+    """``sip:alice@realm`` → ``alice``; a bare ``alice`` stays as it is."""
+    rest = identity.strip()
+    for scheme in ("sips:", "sip:"):
+        if rest.lower().startswith(scheme):
+            rest = rest[len(scheme) :]
+            break
+    return rest.split("@", 1)[0].split(";", 1)[0]
+
+
+@attrs.frozen(kw_only=True)
+class RegisterParams:
+    """One account's settings; the names follow kazoo.js's ``register`` in snake case."""
+
+    realm: str = attrs.field(validator=_non_empty)
+    private_identity: str = attrs.field(validator=_identity)
+    public_identity: str = attrs.field(validator=_identity)
+    password: str = attrs.field(repr=False, validator=attrs.validators.instance_of(str))
+    ws_url: str | None = attrs.field(default=None, validator=_url(("ws", "wss")))
+    rtmp_url: str | None = attrs.field(default=None, validator=_url(("rtmp",)))
+    force_rtmp: bool = False
+
+    reconnect_max_attempts: int = attrs.field(
+        default=-1, validator=attrs.validators.instance_of(int)
+    )
+    reconnect_delay: int = attrs.field(default=5000, validator=_reconnect_delay)
+    reconnect_backoff: Backoff = attrs.field(
+        default="fixed", validator=attrs.validators.in_(("fixed", "exponential"))
+    )
+    reconnect_backoff_cap: float = attrs.field(default=60.0, validator=_positive)
+
+    expires: int = attrs.field(default=600, validator=_positive)
+    keepalive_interval: float = attrs.field(default=25.0, validator=_positive)
+    verify_tls: bool = True
+    user_agent: str = "kazoo-actors"
+    instance_id: str = attrs.field(factory=lambda: f"urn:uuid:{uuid.uuid4()}")
+    monitor_connectivity: bool = True
+
+    on_connected: Callback | None = attrs.field(default=None, validator=_callback)
+    on_incoming: Callback | None = attrs.field(default=None, validator=_callback)
+    on_accepted: Callback | None = attrs.field(default=None, validator=_callback)
+    on_hangup: Callback | None = attrs.field(default=None, validator=_callback)
+    on_cancel: Callback | None = attrs.field(default=None, validator=_callback)
+    on_transfer: Callback | None = attrs.field(default=None, validator=_callback)
+    on_notified: Callback | None = attrs.field(default=None, validator=_callback)
+    on_error: Callback | None = attrs.field(default=None, validator=_callback)
+
+    def __attrs_post_init__(self) -> None:
+        if self.force_rtmp and self.rtmp_url is None:
+            raise ValueError("force_rtmp needs rtmp_url")
+        if self.ws_url is None and self.rtmp_url is None:
+            raise ValueError("give ws_url (WebRTC) or rtmp_url (RTMP gateway)")
+
+    @property
+    def auth_user(self) -> str:
+        """The digest username: the user part of the private identity."""
+        return _user_part(self.private_identity)
+
+    @property
+    def user(self) -> str:
+        return _user_part(self.public_identity)
+
+    @property
+    def aor(self) -> str:
+        """The address of record, ``sip:user@realm``."""
+        return f"sip:{self.user}@{self.realm}"
+
+    @property
+    def auto_reconnect(self) -> bool:
+        return self.reconnect_max_attempts != 0
+
+    @property
+    def reconnect_delay_s(self) -> float:
+        return self.reconnect_delay / 1000.0
+
+
+def is_async_callable(fn: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - callable objects with async __call__
+    )
