@@ -1,0 +1,240 @@
+"""Digest authentication for a SIP client (RFC 3261 s.22, RFC 7616, RFC 2617).
+
+``DigestClient`` answers 401 (WWW-Authenticate -> Authorization) and 407
+(Proxy-Authenticate -> Proxy-Authorization) challenges. It remembers one nonce
+per realm, so later requests carry credentials pre-emptively with the nonce
+count incremented (RFC 7616 s.3.4), and tells apart a stale nonce (answered
+again, not a failure) from refused credentials (reported).
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass, field
+
+from sipmessage import Request, Response
+
+from .digest_hash import HASHES, PREFERENCE, DigestInput, digest_response
+from .digest_header import (
+    DigestChallenge,
+    digest_challenge,
+    format_digest_credentials,
+    parse_challenges,
+)
+from .errors import ParseError
+
+_SYSTEM_RANDOM = random.SystemRandom()
+_CHALLENGE_HEADERS = (("WWW-Authenticate", False), ("Proxy-Authenticate", True))
+_CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization")
+# A registrar talks to us in one realm, a proxy in front of it maybe in a second;
+# the bound keeps a hostile server from growing this state without limit.
+_MAX_REALMS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class DigestCredentials:
+    """A username and password; the password never appears in repr or str."""
+
+    username: str
+    password: str = field(repr=False)
+    realm: str | None = None
+
+    @classmethod
+    def from_private_identity(
+        cls, identity: str, password: str, realm: str | None = None
+    ) -> DigestCredentials:
+        """Credentials for ``sip:user@realm``, ``user@realm`` or a bare ``user``.
+
+        The Digest username is the user part of the private identity, as the
+        Kazoo library sent it.
+        """
+        user = identity
+        for scheme in ("sips:", "sip:"):
+            if user.lower().startswith(scheme):
+                user = user[len(scheme) :]
+                break
+        user = user.split("@", 1)[0]
+        if not user:
+            raise ValueError(f"private identity {identity!r} has no user part")
+        return cls(username=user, password=password, realm=realm)
+
+
+class ChallengeOutcome(enum.Enum):
+    ANSWER = "answer"
+    """Send the request again; ``authorize`` adds the credentials."""
+    REFUSED = "refused"
+    """The server challenged credentials we had just computed from a fresh nonce."""
+    UNSUPPORTED = "unsupported"
+    """No challenge in the response is one we can answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeVerdict:
+    outcome: ChallengeOutcome
+    reason: str = ""
+    stale: bool = False
+
+
+class _NonceState:
+    __slots__ = ("challenge", "count")
+
+    def __init__(self, challenge: DigestChallenge) -> None:
+        self.challenge = challenge
+        self.count = 0
+
+
+def _sent_credentials(request: Request) -> dict[str, tuple[str, int]]:
+    """realm -> (nonce, nonce count) of the Digest credentials ``request`` carried."""
+    sent: dict[str, tuple[str, int]] = {}
+    for header in _CREDENTIAL_HEADERS:
+        for value in request.headers.getlist(header):
+            try:
+                credentials = parse_challenges(value)
+            except ParseError:
+                continue
+            for item in credentials:
+                realm, nonce = item.get("realm"), item.get("nonce")
+                if realm is None or nonce is None:
+                    continue
+                try:
+                    count = int(item.get("nc") or "1", 16)
+                except ValueError:
+                    count = 1
+                sent[realm] = (nonce, count)
+    return sent
+
+
+class DigestClient:
+    """Answers Digest challenges for one set of credentials."""
+
+    __slots__ = ("_credentials", "_nonces", "_rng")
+
+    def __init__(self, credentials: DigestCredentials, rng: random.Random | None = None) -> None:
+        self._credentials = credentials
+        self._rng = rng or _SYSTEM_RANDOM
+        self._nonces: dict[str, _NonceState] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"DigestClient(username={self._credentials.username!r}, "
+            f"realms={sorted(self._nonces)!r})"
+        )
+
+    @property
+    def username(self) -> str:
+        return self._credentials.username
+
+    def forget(self) -> None:
+        """Drop every remembered nonce (the next request goes without credentials)."""
+        self._nonces.clear()
+
+    def handle_challenge(self, request: Request, response: Response) -> ChallengeVerdict:
+        """Take in the challenges of ``response`` to ``request`` (a 401 or 407).
+
+        ``request`` is the request as sent, so that credentials it carried can be
+        recognised as refused. On ``ANSWER`` the caller sends a new request
+        (new CSeq) after calling ``authorize`` on it.
+        """
+        chosen, skipped = self._usable_challenges(response)
+        if not chosen:
+            reason = "; ".join(skipped) or "no Digest challenge"
+            return ChallengeVerdict(ChallengeOutcome.UNSUPPORTED, reason)
+        sent = _sent_credentials(request)
+        for realm, challenge in chosen.items():
+            if realm in sent and not challenge.stale:
+                sent_nonce, sent_count = sent[realm]
+                # A re-used nonce (count > 1) that the server no longer accepts
+                # is an expired nonce even when the server forgets stale=true;
+                # a fresh nonce challenged again means the password is wrong.
+                if sent_count <= 1 or sent_nonce == challenge.nonce:
+                    return ChallengeVerdict(
+                        ChallengeOutcome.REFUSED, f"credentials refused for realm {realm!r}"
+                    )
+        stale = all(challenge.stale for challenge in chosen.values())
+        for realm, challenge in chosen.items():
+            known = self._nonces.get(realm)
+            if known is not None and known.challenge.nonce == challenge.nonce:
+                known.challenge = challenge  # same nonce: its count goes on
+                continue
+            if known is None and len(self._nonces) >= _MAX_REALMS:
+                self._nonces.pop(next(iter(self._nonces)))
+            self._nonces[realm] = _NonceState(challenge)
+        return ChallengeVerdict(ChallengeOutcome.ANSWER, stale=stale)
+
+    def _usable_challenges(
+        self, response: Response
+    ) -> tuple[dict[str, DigestChallenge], list[str]]:
+        by_realm: dict[str, DigestChallenge] = {}
+        skipped: list[str] = []
+        wanted_realm = self._credentials.realm
+        for header, proxy in _CHALLENGE_HEADERS:
+            for value in response.headers.getlist(header):
+                try:
+                    parsed = [digest_challenge(c, proxy=proxy) for c in parse_challenges(value)]
+                except ParseError as exc:
+                    skipped.append(f"malformed {header}: {exc}")
+                    continue
+                for challenge in parsed:
+                    if challenge is None:
+                        continue
+                    if challenge.algorithm not in HASHES:
+                        skipped.append(f"algorithm {challenge.algorithm} is not supported")
+                    elif challenge.qop and "auth" not in challenge.qop:
+                        skipped.append(f"qop={','.join(challenge.qop)} is not supported")
+                    elif wanted_realm is not None and challenge.realm != wanted_realm:
+                        skipped.append(f"realm {challenge.realm!r} is not ours")
+                    else:
+                        best = by_realm.get(challenge.realm)
+                        rank = PREFERENCE.index(challenge.algorithm)
+                        if best is None or rank < PREFERENCE.index(best.algorithm):
+                            by_realm[challenge.realm] = challenge
+        return by_realm, skipped
+
+    def authorize(self, request: Request) -> None:
+        """Put credentials for every remembered realm on ``request``.
+
+        Each call counts one more use of each nonce (``nc``), so call it once per
+        request actually sent.
+        """
+        for header in _CREDENTIAL_HEADERS:
+            request.headers.remove(header)
+        for state in self._nonces.values():
+            state.count += 1
+            request.headers.add(
+                state.challenge.credentials_header, self._credentials_value(request, state)
+            )
+
+    def _credentials_value(self, request: Request, state: _NonceState) -> str:
+        challenge = state.challenge
+        qop = "auth" if challenge.qop else None
+        needs_cnonce = qop is not None or challenge.algorithm.endswith("-sess")
+        cnonce = f"{self._rng.getrandbits(64):016x}" if needs_cnonce else ""
+        nc = f"{state.count:08x}"
+        uri = str(request.uri)
+        inputs = DigestInput(
+            algorithm=challenge.algorithm,
+            username=self._credentials.username,
+            realm=challenge.realm,
+            nonce=challenge.nonce,
+            method=request.method,
+            uri=uri,
+            qop=qop,
+            nc=nc,
+            cnonce=cnonce,
+        )
+        params: list[tuple[str, str, bool]] = [
+            ("username", self._credentials.username, True),
+            ("realm", challenge.realm, True),
+            ("nonce", challenge.nonce, True),
+            ("uri", uri, True),
+            ("response", digest_response(inputs, self._credentials.password), True),
+            ("algorithm", challenge.algorithm, False),
+        ]
+        if cnonce:
+            params.append(("cnonce", cnonce, True))
+        if challenge.opaque is not None:
+            params.append(("opaque", challenge.opaque, True))
+        if qop is not None:
+            params += [("qop", qop, False), ("nc", nc, False)]
+        return format_digest_credentials(params)
