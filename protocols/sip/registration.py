@@ -1,0 +1,341 @@
+"""Registration as a sans-IO usage (RFC 3261 s.10, RFC 5626 outbound, RFC 7118 WebSocket).
+
+The owner keeps one ``Registration`` per account for the account's whole life,
+across reconnects: the Call-ID never changes and the CSeq only grows
+(s.10.2), and ``transport_reset`` forgets what was in flight on a dead
+connection. Every method returns the actions to perform (``Send`` a REGISTER
+in a client transaction, start or cancel the ``refresh`` timer) followed by the
+events to report (``Registered``, ``RegistrationFailed``, ``Unregistered``).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from sipmessage import URI, Request, Response
+
+from .actions import CancelTimer, Send, StartTimer
+from .digest import ChallengeOutcome, DigestClient, DigestCredentials
+from .identifiers import new_branch, new_call_id, new_tag, random_token
+from .registration_events import (
+    Registered,
+    RegistrationEvent,
+    RegistrationFailed,
+    RegistrationInput,
+    RegistrationState,
+    Unregistered,
+    next_state,
+)
+from .registration_timing import granted_expiry, leading_seconds, refresh_delay
+
+RegistrationOutput = Send | StartTimer | CancelTimer | RegistrationEvent
+
+REFRESH_TIMER = "refresh"
+DEFAULT_EXPIRES = 600
+DEFAULT_USER_AGENT = "kazoo-actors"
+# Each answer to a challenge costs a round trip; a server that keeps sending
+# stale nonces or new realms must not keep us busy forever.
+MAX_CHALLENGES_PER_ATTEMPT = 3
+MAX_INTERVAL_RETRIES = 2
+
+_SYSTEM_RANDOM = random.SystemRandom()
+_I = RegistrationInput
+_S = RegistrationState
+
+
+def _uuid_urn(rng: random.Random) -> str:
+    return f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}"
+
+
+class Registration:
+    """One account's registration binding, driven by responses, timers and calls."""
+
+    __slots__ = (
+        "_aor",
+        "_call_id",
+        "_challenges",
+        "_contact_host",
+        "_contact_user",
+        "_cseq",
+        "_digest",
+        "_expires",
+        "_expires_at",
+        "_from_tag",
+        "_in_flight",
+        "_in_flight_expires",
+        "_instance",
+        "_interval_retries",
+        "_reg_id",
+        "_registrar",
+        "_rng",
+        "_sent_at",
+        "_state",
+        "_user_agent",
+        "_via_transport",
+    )
+
+    def __init__(
+        self,
+        *,
+        aor: str,
+        credentials: DigestCredentials,
+        registrar: str | None = None,
+        expires: int = DEFAULT_EXPIRES,
+        secure: bool = True,
+        user_agent: str = DEFAULT_USER_AGENT,
+        instance_id: str | None = None,
+        reg_id: int = 1,
+        rng: random.Random | None = None,
+    ) -> None:
+        uri = URI.parse(aor)  # ValueError for a bad AOR: a configuration error
+        if not uri.user or not uri.host:
+            raise ValueError(f"address of record {aor!r} needs a user and a host")
+        if expires <= 0:
+            raise ValueError("expires must be positive")
+        self._rng = rng or _SYSTEM_RANDOM
+        self._aor = aor
+        self._registrar = registrar or f"{uri.scheme}:{uri.host}"
+        URI.parse(self._registrar)
+        self._contact_user = uri.user
+        self._contact_host = f"{random_token(12, self._rng)}.invalid"
+        self._instance = instance_id or _uuid_urn(self._rng)
+        self._reg_id = reg_id
+        self._via_transport = "WSS" if secure else "WS"
+        self._user_agent = user_agent
+        self._call_id = new_call_id(self._rng)
+        self._from_tag = new_tag(self._rng)
+        self._cseq = 0
+        self._expires = expires
+        self._digest = DigestClient(credentials, self._rng)
+        self._state = _S.IDLE
+        self._in_flight: Request | None = None
+        self._in_flight_expires = 0
+        self._sent_at = 0.0
+        self._expires_at: float | None = None
+        self._challenges = 0
+        self._interval_retries = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"Registration(aor={self._aor!r}, state={self._state.value}, "
+            f"cseq={self._cseq}, expires_at={self._expires_at!r})"
+        )
+
+    # -- what the owner may look at ------------------------------------------------
+
+    @property
+    def state(self) -> RegistrationState:
+        return self._state
+
+    @property
+    def call_id(self) -> str:
+        return self._call_id
+
+    @property
+    def cseq(self) -> int:
+        return self._cseq
+
+    @property
+    def contact(self) -> str:
+        """Our Contact URI, to recognise it in registration-overwrite NOTIFYs."""
+        return f"sip:{self._contact_user}@{self._contact_host};transport=ws"
+
+    @property
+    def instance(self) -> str:
+        return self._instance
+
+    @property
+    def expires_at(self) -> float | None:
+        """When the current binding lapses (owner's clock), None when not registered."""
+        return self._expires_at
+
+    # -- calls from the owner ----------------------------------------------------
+
+    def register(self, now: float) -> list[RegistrationOutput]:
+        """Start (or refresh now) the binding."""
+        was_registered = self._state is _S.REGISTERED
+        self._state = next_state(self._state, _I.REGISTER)
+        outputs: list[RegistrationOutput] = (
+            [CancelTimer(name=REFRESH_TIMER)] if was_registered else []
+        )
+        outputs.append(self._start_attempt(self._expires, now))
+        return outputs
+
+    def unregister(self, now: float) -> list[RegistrationOutput]:
+        """Remove the binding (Expires: 0); waits for a REGISTER already in flight."""
+        previous = self._state
+        self._state = next_state(self._state, _I.UNREGISTER)
+        self._expires_at = None
+        if previous is _S.REGISTERING:
+            return []
+        outputs: list[RegistrationOutput] = []
+        if previous is _S.REGISTERED:
+            outputs.append(CancelTimer(name=REFRESH_TIMER))
+        outputs.append(self._start_attempt(0, now))
+        return outputs
+
+    def timer_fired(self, name: str, now: float) -> list[RegistrationOutput]:
+        if name != REFRESH_TIMER or self._state is not _S.REGISTERED:
+            return []  # a timer that lost a race with a cancel
+        self._state = next_state(self._state, _I.REFRESH_TIMER)
+        return [self._start_attempt(self._expires, now)]
+
+    def transport_reset(self, now: float, *, new_contact: bool = False) -> list[RegistrationOutput]:
+        """The connection is gone: forget the request in flight and the binding.
+
+        Call-ID and CSeq carry on. ``new_contact`` draws a fresh ``.invalid``
+        host for the next Contact and Via; the +sip.instance stays, so the
+        registrar replaces the old flow's binding rather than adding one.
+        """
+        del now  # part of the uniform signature; nothing here depends on time
+        was_registered = self._state is _S.REGISTERED
+        self._state = next_state(self._state, _I.TRANSPORT_RESET)
+        self._in_flight = None
+        self._expires_at = None
+        if new_contact:
+            self._contact_host = f"{random_token(12, self._rng)}.invalid"
+        return [CancelTimer(name=REFRESH_TIMER)] if was_registered else []
+
+    def request_failed(
+        self, reason: str, now: float, *, code: int = 408
+    ) -> list[RegistrationOutput]:
+        """The request in flight timed out (408) or its transport failed (503)."""
+        del now
+        if self._in_flight is None:
+            return []
+        self._in_flight = None
+        self._state = next_state(self._state, _I.REQUEST_FAILED)
+        if self._state is _S.IDLE:
+            return [Unregistered(confirmed=False)]
+        return [RegistrationFailed(code=code, reason=reason, local=True)]
+
+    def receive_response(self, response: Response, now: float) -> list[RegistrationOutput]:
+        request = self._in_flight
+        if request is None or not self._answers(request, response) or response.code < 200:
+            return []
+        self._in_flight = None
+        if self._state is _S.UNREGISTERING and self._in_flight_expires > 0:
+            return self._after_deferred_register(request, response, now)
+        if response.code in (401, 407):
+            return self._on_challenge(request, response, now)
+        if response.code == 423:
+            return self._on_interval_too_brief(request, response, now)
+        if 200 <= response.code < 300:
+            return self._on_success(response, now)
+        return self._on_failure(response)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _answers(self, request: Request, response: Response) -> bool:
+        try:
+            cseq = response.cseq
+        except ValueError:
+            return False
+        return (
+            cseq.sequence == self._cseq
+            and cseq.method == "REGISTER"
+            and response.headers.get("Call-ID") == self._call_id
+        )
+
+    def _start_attempt(self, expires: int, now: float) -> Send:
+        self._challenges = 0
+        self._interval_retries = 0
+        return self._send(expires, now)
+
+    def _send(self, expires: int, now: float) -> Send:
+        self._cseq += 1
+        request = Request("REGISTER", URI.parse(self._registrar))
+        headers = request.headers
+        headers.add(
+            "Via",
+            f"SIP/2.0/{self._via_transport} {self._contact_host};branch={new_branch(self._rng)}",
+        )
+        headers.add("Max-Forwards", "70")
+        headers.add("To", f"<{self._aor}>")
+        headers.add("From", f"<{self._aor}>;tag={self._from_tag}")
+        headers.add("Call-ID", self._call_id)
+        headers.add("CSeq", f"{self._cseq} REGISTER")
+        headers.add(
+            "Contact",
+            f'<{self.contact}>;+sip.instance="<{self._instance}>";'
+            f"reg-id={self._reg_id};expires={expires}",
+        )
+        headers.add("Expires", str(expires))
+        headers.add("Supported", "path, outbound")
+        headers.add("User-Agent", self._user_agent)
+        self._digest.authorize(request)
+        headers.add("Content-Length", "0")
+        self._in_flight = request
+        self._in_flight_expires = expires
+        self._sent_at = now
+        return Send(message=request)
+
+    def _retry(self, now: float) -> list[RegistrationOutput]:
+        self._state = next_state(self._state, _I.RETRY)
+        return [self._send(self._in_flight_expires, now)]
+
+    def _fail(
+        self, code: int, reason: str, retry_after: int | None = None
+    ) -> list[RegistrationOutput]:
+        self._state = next_state(self._state, _I.REJECTED)
+        self._expires_at = None
+        if self._state is _S.IDLE:
+            return [Unregistered(confirmed=False)]
+        return [RegistrationFailed(code=code, reason=reason, retry_after=retry_after)]
+
+    def _on_challenge(
+        self, request: Request, response: Response, now: float
+    ) -> list[RegistrationOutput]:
+        verdict = self._digest.handle_challenge(request, response)
+        if verdict.outcome is not ChallengeOutcome.ANSWER:
+            return self._fail(response.code, verdict.reason or response.phrase)
+        self._challenges += 1
+        if self._challenges > MAX_CHALLENGES_PER_ATTEMPT:
+            return self._fail(response.code, "too many authentication challenges")
+        return self._retry(now)
+
+    def _on_interval_too_brief(
+        self, request: Request, response: Response, now: float
+    ) -> list[RegistrationOutput]:
+        minimum = leading_seconds(response.headers.get("Min-Expires"))
+        self._interval_retries += 1
+        if (
+            minimum is None
+            or minimum <= self._in_flight_expires
+            or self._interval_retries > MAX_INTERVAL_RETRIES
+        ):
+            return self._fail(423, response.phrase or "Interval Too Brief")
+        self._expires = minimum  # every later REGISTER asks for at least this
+        self._in_flight_expires = minimum
+        return self._retry(now)
+
+    def _on_success(self, response: Response, now: float) -> list[RegistrationOutput]:
+        if self._state is _S.UNREGISTERING:
+            self._state = next_state(self._state, _I.ACCEPTED)
+            return [Unregistered(confirmed=True)]
+        granted = granted_expiry(
+            response, self._contact_host, f"<{self._instance}>", self._in_flight_expires
+        )
+        if granted <= 0:
+            return self._fail(response.code, "registrar kept no binding for our contact")
+        self._state = next_state(self._state, _I.ACCEPTED)
+        delay = refresh_delay(granted, self._sent_at, now, self._rng)
+        self._expires_at = self._sent_at + granted
+        return [
+            StartTimer(name=REFRESH_TIMER, seconds=delay),
+            Registered(expires=granted, refresh_in=delay),
+        ]
+
+    def _on_failure(self, response: Response) -> list[RegistrationOutput]:
+        retry_after = leading_seconds(response.headers.get("Retry-After"))
+        return self._fail(response.code, response.phrase, retry_after)
+
+    def _after_deferred_register(
+        self, request: Request, response: Response, now: float
+    ) -> list[RegistrationOutput]:
+        """The REGISTER that was in flight when unregister() came has its answer."""
+        if response.code in (401, 407):
+            # Learn the nonce so the un-REGISTER goes out with credentials.
+            self._digest.handle_challenge(request, response)
+        return [self._start_attempt(0, now)]

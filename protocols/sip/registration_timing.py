@@ -1,0 +1,71 @@
+"""How long a registration lasts and when to refresh it.
+
+The registrar's clock starts when it processes the REGISTER, which happens
+after we sent it; so the binding is certain to last until ``sent_at +
+granted`` and the refresh is scheduled against that instant, not against the
+arrival of the 200 (RFC 3261 s.10.2.4).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from sipmessage import Address, Response
+
+_DIGITS = re.compile(r"\s*(\d{1,10})\b")
+
+REFRESH_WINDOW = (0.5, 0.85)
+"""The refresh falls at a random fraction of the granted expiry in this range."""
+MAX_GUARD = 5.0
+"""Seconds the refresh is always ahead of expiry (half the expiry when shorter)."""
+
+
+def leading_seconds(value: str | None) -> int | None:
+    """The delta-seconds at the start of Expires, Min-Expires or Retry-After."""
+    if value is None:
+        return None
+    match = _DIGITS.match(value)
+    return int(match.group(1)) if match else None
+
+
+def _unquote(value: str | None) -> str:
+    return (value or "").strip().strip('"')
+
+
+def granted_expiry(response: Response, contact_host: str, instance: str, requested: int) -> int:
+    """The expiry the registrar granted to our binding.
+
+    Our Contact's ``expires`` parameter in the 2xx wins (the registrar lists
+    every binding of the AOR, other devices' too), then the Expires header,
+    then what we asked for. Malformed Contact values are skipped, not fatal.
+    """
+    host = contact_host.lower()
+    for value in response.headers.getlist("Contact"):
+        try:
+            addresses = Address.parse_many(value)
+        except ValueError:
+            continue
+        for address in addresses:
+            ours = (address.uri.host or "").lower() == host or (
+                _unquote(address.parameters.get("+sip.instance")) == instance
+            )
+            if ours:
+                seconds = leading_seconds(address.parameters.get("expires"))
+                if seconds is not None:
+                    return seconds
+    header = leading_seconds(response.headers.get("Expires"))
+    return header if header is not None else requested
+
+
+def refresh_delay(granted: int, sent_at: float, now: float, rng: random.Random) -> float:
+    """Seconds from ``now`` until the refresh, strictly before the binding lapses.
+
+    A jittered point in ``REFRESH_WINDOW`` of the expiry spreads the refreshes
+    of many accounts; the guard keeps it clear of the deadline. When ``now`` is
+    already past the guard point (a very slow 200) the refresh is immediate.
+    """
+    guard = min(MAX_GUARD, granted / 2)
+    target = sent_at + granted * rng.uniform(*REFRESH_WINDOW)
+    latest = sent_at + granted - guard
+    return max(0.0, min(target, latest) - now)
