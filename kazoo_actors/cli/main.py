@@ -7,6 +7,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from kazoo_actors import __version__
+from kazoo_actors.cli import lab
+
+# Each sub-command module exposes add_parser(subparsers) and sets a handler default.
+COMMAND_MODULES = (lab,)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -17,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="A programmable SIP softphone engine: register, call, soak-test.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.add_parser(subparsers)
     return parser
 
 
