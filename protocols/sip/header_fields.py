@@ -1,0 +1,157 @@
+"""Which header fields are checked on the way in, and how.
+
+Field names are case-insensitive and have compact forms (RFC 3261 section
+7.3.3); a parsed message stores the canonical spelling. Every field listed in
+``FIELDS`` is parsed by ``parse_message``; its typed value is what the
+message's accessors return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from . import header_syntax as syntax
+
+COMPACT_FORMS = {
+    "a": "Accept-Contact",
+    "b": "Referred-By",
+    "c": "Content-Type",
+    "d": "Request-Disposition",
+    "e": "Content-Encoding",
+    "f": "From",
+    "i": "Call-ID",
+    "j": "Reject-Contact",
+    "k": "Supported",
+    "l": "Content-Length",
+    "m": "Contact",
+    "n": "Identity-Info",
+    "o": "Event",
+    "r": "Refer-To",
+    "s": "Subject",
+    "t": "To",
+    "u": "Allow-Events",
+    "v": "Via",
+    "x": "Session-Expires",
+    "y": "Identity",
+}
+
+_OTHER_NAMES = (
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Alert-Info",
+    "Allow",
+    "Call-Info",
+    "Content-Disposition",
+    "Content-Language",
+    "Date",
+    "Error-Info",
+    "In-Reply-To",
+    "MIME-Version",
+    "Organization",
+    "Path",
+    "Priority",
+    "Proxy-Require",
+    "Reason",
+    "Reply-To",
+    "Require",
+    "Server",
+    "Timestamp",
+    "Unsupported",
+    "User-Agent",
+    "Warning",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """How one field is parsed.
+
+    ``list``: comma-separated elements, stored one element per value;
+    ``single``: exactly one value; ``multi``: any number of values, each
+    parsed into a list (authentication headers).
+    """
+
+    name: str
+    kind: Literal["list", "single", "multi"]
+    parse: Callable[[str], object]
+
+
+def _uint(what: str, maximum: int = syntax.MAX_UINT32) -> Callable[[str], object]:
+    return lambda text: syntax.parse_uint(text, what, maximum)
+
+
+def _address(text: str) -> object:
+    return syntax.parse_address(text)
+
+
+FIELDS: dict[str, FieldSpec] = {
+    spec.name.lower(): spec
+    for spec in (
+        FieldSpec("Via", "list", syntax.parse_via),
+        FieldSpec("Contact", "list", _address),
+        FieldSpec("Route", "list", _address),
+        FieldSpec("Record-Route", "list", _address),
+        FieldSpec("From", "single", _address),
+        FieldSpec("To", "single", _address),
+        FieldSpec("Refer-To", "single", _address),
+        FieldSpec("Call-ID", "single", syntax.parse_call_id),
+        FieldSpec("CSeq", "single", syntax.parse_cseq),
+        FieldSpec("Max-Forwards", "single", _uint("Max-Forwards", 255)),
+        FieldSpec("Content-Length", "single", _uint("Content-Length")),
+        FieldSpec("Expires", "single", _uint("Expires")),
+        FieldSpec("Min-Expires", "single", _uint("Min-Expires")),
+        FieldSpec("Retry-After", "single", syntax.parse_retry_after),
+        FieldSpec("Content-Type", "single", syntax.parse_media_type),
+        FieldSpec("Event", "single", syntax.parse_event),
+        FieldSpec("Subscription-State", "single", syntax.parse_subscription_state),
+        FieldSpec("WWW-Authenticate", "multi", syntax.parse_challenges),
+        FieldSpec("Proxy-Authenticate", "multi", syntax.parse_challenges),
+        FieldSpec("Authorization", "multi", syntax.parse_credentials),
+        FieldSpec("Proxy-Authorization", "multi", syntax.parse_credentials),
+    )
+}
+
+CANONICAL_NAMES: dict[str, str] = {
+    **{name.lower(): name for name in _OTHER_NAMES},
+    **{name.lower(): name for name in COMPACT_FORMS.values()},
+    **{key: spec.name for key, spec in FIELDS.items()},
+    **COMPACT_FORMS,
+}
+
+
+def split_values(spec: FieldSpec, values: list[str]) -> list[str]:
+    """The stored form of a list field: one element per value."""
+    if spec.kind != "list":
+        return values
+    elements: list[str] = []
+    for value in values:
+        if "," in value:
+            elements.extend(syntax.split_commas(value))
+        elif value:
+            elements.append(value)
+        else:
+            raise syntax.fail(spec.name, value)
+    return elements
+
+
+def typed_value(spec: FieldSpec, values: list[str]) -> object:
+    """The typed value of a field (``None`` for an absent single field)."""
+    if spec.kind == "single":
+        if not values:
+            return None
+        if len(values) > 1:
+            raise syntax.fail(f"repeated {spec.name}", ", ".join(values))
+        return spec.parse(values[0])
+    if spec.kind == "multi":
+        items: list[object] = []
+        for value in values:
+            items.extend(cast("list[object]", spec.parse(value)))
+        return items
+    elements = split_values(spec, values)
+    if spec.name == "Contact" and elements == ["*"]:
+        # The REGISTER wildcard (RFC 3261 section 10.2.2): no addresses.
+        return []
+    return [spec.parse(element) for element in elements]

@@ -1,0 +1,382 @@
+"""RFC 3261 grammar for the header values the stack relies on.
+
+sipmessage's own parsers reject valid input that servers do send: whitespace
+before a comma, ``qop="auth,auth-int"`` (it splits inside quotes), a comma in
+a quoted display name, an unbracketed IPv6 ``received``, URI headers, other
+URI schemes. These parsers accept the RFC grammar, build sipmessage's value
+classes, and raise ``ParseError`` for anything else. Values arrive unfolded
+(one line, no CR/LF) and stripped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sipmessage import (
+    URI,
+    Address,
+    AuthChallenge,
+    AuthCredentials,
+    AuthParameters,
+    CSeq,
+    MediaType,
+    Parameters,
+    Via,
+)
+from sipmessage import grammar as sipgrammar
+
+from .errors import ParseError
+from .header_values import AbsoluteURI, Event, RetryAfter, SubscriptionState, URIWithHeaders
+
+TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
+QUOTED = r'"(?:[^"\\]|\\[\s\S])*"'
+WS = r"[ \t]*"
+# Generic parameter values: token, host (with an unbracketed IPv6 address for
+# Via received/maddr, RFC 3261 section 20.42) or quoted-string.
+_PARAM_VALUE = rf"{QUOTED}|[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
+
+TOKEN_RE = re.compile(TOKEN)
+_PARAM_RE = re.compile(rf"{WS};{WS}({TOKEN})(?:{WS}={WS}({_PARAM_VALUE}))?")
+_QUOTED_NAME_RE = re.compile(rf"({QUOTED}){WS}<")
+_TOKEN_NAME_RE = re.compile(rf"((?:{TOKEN}(?:[ \t]+{TOKEN})*)?){WS}<")
+_ADDR_SPEC_RE = re.compile(r"[^;\s]+")
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
+_OPAQUE_RE = re.compile(r"[A-Za-z0-9\-_.!~*'()%;/?:@&=+$,\[\]]+")
+_URI_HEADERS_RE = re.compile(
+    r"[A-Za-z0-9\-_.!~*'()\[\]/?:+$]+=[A-Za-z0-9\-_.!~*'()\[\]/?:+$%]*"
+    r"(?:&[A-Za-z0-9\-_.!~*'()\[\]/?:+$%]+=[A-Za-z0-9\-_.!~*'()\[\]/?:+$%]*)*"
+)
+_VIA_RE = re.compile(
+    rf"(?P<protocol>{TOKEN}){WS}/{WS}(?P<version>{TOKEN}){WS}/{WS}(?P<transport>{TOKEN})"
+    rf"[ \t]+(?P<host>{sipgrammar.HOST})(?:{WS}:{WS}(?P<port>[0-9]{{1,5}}))?"
+)
+_CSEQ_RE = re.compile(rf"([0-9]{{1,10}})[ \t]+({TOKEN})")
+_DIGITS_RE = re.compile(r"[0-9]{1,10}")
+_CALL_ID_WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
+_CALL_ID_RE = re.compile(rf"{_CALL_ID_WORD}(?:@{_CALL_ID_WORD})?")
+_MEDIA_TYPE_RE = re.compile(rf"({TOKEN}){WS}/{WS}({TOKEN})")
+_AUTH_SCHEME_RE = re.compile(rf"({TOKEN})(?:[ \t]+|$)")
+_AUTH_PARAM_RE = re.compile(rf"({TOKEN}){WS}={WS}({QUOTED}|{TOKEN})")
+_COMMA_RE = re.compile(rf"{WS},{WS}")
+_NEXT_CHALLENGE_RE = re.compile(rf"{TOKEN}[ \t]+{TOKEN}{WS}=")
+_QUOTED_PAIR_RE = re.compile(r"\\([\s\S])")
+
+MAX_UINT32 = 2**32 - 1
+
+
+def fail(what: str, value: str) -> ParseError:
+    shown = value if len(value) <= 80 else value[:77] + "..."
+    return ParseError(f"invalid {what}: {shown!r}")
+
+
+def unquote(text: str) -> str:
+    """The content of a quoted-string, quoted-pairs resolved."""
+    inner = text[1:-1]
+    return _QUOTED_PAIR_RE.sub(r"\1", inner) if "\\" in inner else inner
+
+
+def split_commas(value: str) -> list[str]:
+    """Split a comma-separated list, ignoring commas in quotes and in ``<...>``."""
+    if '"' not in value and "<" not in value:
+        items = value.split(",")
+    else:
+        items = []
+        start = 0
+        in_quote = False
+        in_angle = False
+        escaped = False
+        for index, char in enumerate(value):
+            if escaped:
+                escaped = False
+            elif in_quote:
+                if char == "\\":
+                    escaped = True
+                elif char == '"':
+                    in_quote = False
+            elif char == '"':
+                in_quote = True
+            elif char == "<":
+                in_angle = True
+            elif char == ">":
+                in_angle = False
+            elif char == "," and not in_angle:
+                items.append(value[start:index])
+                start = index + 1
+        if in_quote:
+            raise fail("quoting", value)
+        items.append(value[start:])
+    stripped = [item.strip(" \t") for item in items]
+    if "" in stripped:
+        raise fail("list", value)
+    return stripped
+
+
+def parse_params(text: str, pos: int = 0) -> Parameters:
+    """``*( SEMI generic-param )`` from ``pos`` to the end of ``text``."""
+    data: dict[str, str | None] = {}
+    seen: set[str] = set()
+    end = len(text)
+    while pos < end:
+        match = _PARAM_RE.match(text, pos)
+        if match is None:
+            if text[pos:].strip(" \t"):
+                raise fail("parameters", text[pos:])
+            break
+        name = match.group(1)
+        lowered = name.lower()
+        if lowered in seen:
+            raise fail("duplicate parameter", name)
+        seen.add(lowered)
+        data[name] = match.group(2)
+        pos = match.end()
+    return Parameters(**data)
+
+
+def parse_uri(text: str, *, allow_headers: bool) -> URI:
+    """A SIP/SIPS/TEL URI through sipmessage, or another scheme kept opaque."""
+    colon = text.find(":")
+    scheme = text[:colon].lower() if colon > 0 else ""
+    if scheme in ("sip", "sips"):
+        rest = text[colon + 1 :]
+        # '?' may appear in the user part; headers start after the host.
+        at = rest.rfind("@")
+        question = rest.find("?", at + 1)
+        headers = ""
+        if question >= 0:
+            headers = rest[question + 1 :]
+            rest = rest[:question]
+            if not allow_headers or _URI_HEADERS_RE.fullmatch(headers) is None:
+                raise fail("URI", text)
+        try:
+            uri = URI.parse(f"{scheme}:{rest}")
+        except ValueError:
+            raise fail("URI", text) from None
+        if uri.port is not None and uri.port > 65535:
+            raise fail("URI port", text)
+        if question >= 0:
+            return URIWithHeaders(
+                scheme=uri.scheme,
+                host=uri.host,
+                user=uri.user,
+                password=uri.password,
+                port=uri.port,
+                parameters=uri.parameters,
+                headers=headers,
+            )
+        return uri
+    if scheme == "tel":
+        try:
+            return URI.parse(f"tel:{text[4:]}")
+        except ValueError:
+            raise fail("URI", text) from None
+    if (
+        colon > 0
+        and _SCHEME_RE.fullmatch(text, 0, colon) is not None
+        and _OPAQUE_RE.fullmatch(text, colon + 1) is not None
+    ):
+        return AbsoluteURI(scheme=text[:colon], host="", opaque=text[colon + 1 :])
+    raise fail("URI", text)
+
+
+def parse_address(text: str) -> Address:
+    """``(name-addr / addr-spec) *(SEMI generic-param)``, one list element."""
+    if text.startswith('"'):
+        match = _QUOTED_NAME_RE.match(text)
+        if match is None:
+            raise fail("address", text)
+        name = unquote(match.group(1))
+    else:
+        match = _TOKEN_NAME_RE.match(text)
+        name = match.group(1) if match is not None else ""
+    if match is not None:
+        close = text.find(">", match.end())
+        if close < 0:
+            raise fail("address", text)
+        uri = parse_uri(text[match.end() : close], allow_headers=True)
+        params = parse_params(text, close + 1)
+    else:
+        # addr-spec: RFC 3261 section 20.10 -- a URI with ';', ',' or '?'
+        # must be in name-addr form, so ';' starts the header parameters.
+        spec = _ADDR_SPEC_RE.match(text)
+        if spec is None:
+            raise fail("address", text)
+        uri = parse_uri(spec.group(0), allow_headers=False)
+        params = parse_params(text, spec.end())
+    return Address(uri=uri, name=name, parameters=params)
+
+
+def parse_via(text: str) -> Via:
+    match = _VIA_RE.match(text)
+    if match is None:
+        raise fail("Via", text)
+    protocol, version, transport, host, port = match.group(
+        "protocol", "version", "transport", "host", "port"
+    )
+    if protocol.upper() != "SIP" or version != "2.0":
+        raise fail("Via protocol", text)
+    port_number = int(port) if port else None
+    if port_number is not None and port_number > 65535:
+        raise fail("Via port", text)
+    params = parse_params(text, match.end())
+    return Via(transport=transport, host=host, port=port_number, parameters=params)
+
+
+def parse_cseq(text: str) -> CSeq:
+    match = _CSEQ_RE.fullmatch(text)
+    if match is None:
+        raise fail("CSeq", text)
+    sequence = int(match.group(1))
+    if sequence > MAX_UINT32:
+        raise fail("CSeq number", text)
+    return CSeq(sequence=sequence, method=match.group(2))
+
+
+def parse_uint(text: str, what: str, maximum: int = MAX_UINT32) -> int:
+    if _DIGITS_RE.fullmatch(text) is None:
+        raise fail(what, text)
+    value = int(text)
+    if value > maximum:
+        raise fail(what, text)
+    return value
+
+
+def parse_call_id(text: str) -> str:
+    if _CALL_ID_RE.fullmatch(text) is None:
+        raise fail("Call-ID", text)
+    return text
+
+
+def parse_media_type(text: str) -> MediaType:
+    match = _MEDIA_TYPE_RE.match(text)
+    if match is None:
+        raise fail("media type", text)
+    return MediaType(
+        mime_type=f"{match.group(1)}/{match.group(2)}",
+        parameters=parse_params(text, match.end()),
+    )
+
+
+def parse_event(text: str) -> Event:
+    match = TOKEN_RE.match(text)
+    if match is None:
+        raise fail("Event", text)
+    return Event(package=match.group(0), parameters=parse_params(text, match.end()))
+
+
+def parse_subscription_state(text: str) -> SubscriptionState:
+    match = TOKEN_RE.match(text)
+    if match is None:
+        raise fail("Subscription-State", text)
+    params = parse_params(text, match.end())
+    for numeric in ("expires", "retry-after"):
+        value = params.get(numeric)
+        if value is not None:
+            parse_uint(value, f"Subscription-State {numeric}")
+    return SubscriptionState(state=match.group(0), parameters=params)
+
+
+def parse_retry_after(text: str) -> RetryAfter:
+    match = _DIGITS_RE.match(text)
+    if match is None:
+        raise fail("Retry-After", text)
+    seconds = parse_uint(match.group(0), "Retry-After")
+    pos = match.end()
+    while pos < len(text) and text[pos] in " \t":
+        pos += 1
+    comment = ""
+    if pos < len(text) and text[pos] == "(":
+        end = _comment_end(text, pos)
+        comment = text[pos + 1 : end - 1]
+        pos = end
+    return RetryAfter(seconds=seconds, comment=comment, parameters=parse_params(text, pos))
+
+
+def _comment_end(text: str, start: int) -> int:
+    """Index just past the (possibly nested) comment opening at ``start``."""
+    depth = 0
+    escaped = False
+    for index in range(start, len(text)):
+        char = text[index]
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    raise fail("comment", text[start:])
+
+
+def _auth_groups(text: str) -> list[tuple[str, dict[str, str], str | None]]:
+    """Schemes with their auth-params (or token68), in order.
+
+    RFC 3261 puts one challenge in each header, RFC 7235 allows several
+    comma-separated; both are accepted.
+    """
+    groups: list[tuple[str, dict[str, str], str | None]] = []
+    pos = 0
+    end = len(text)
+    while True:
+        scheme_match = _AUTH_SCHEME_RE.match(text, pos)
+        if scheme_match is None:
+            raise fail("authentication header", text)
+        scheme = scheme_match.group(1)
+        pos = scheme_match.end()
+        params: dict[str, str] = {}
+        seen: set[str] = set()
+        token: str | None = None
+        if pos < end:
+            param = _AUTH_PARAM_RE.match(text, pos)
+            if param is None:
+                single = TOKEN_RE.fullmatch(text, pos)
+                if single is None:
+                    raise fail("authentication header", text)
+                token = single.group(0)
+                pos = end
+        while pos < end:
+            param = _AUTH_PARAM_RE.match(text, pos)
+            if param is None:
+                raise fail("authentication parameter", text[pos:])
+            name, value = param.group(1), param.group(2)
+            if name.lower() in seen:
+                raise fail("duplicate authentication parameter", name)
+            seen.add(name.lower())
+            params[name] = unquote(value) if value.startswith('"') else value
+            pos = param.end()
+            if pos == end:
+                break
+            comma = _COMMA_RE.match(text, pos)
+            if comma is None:
+                raise fail("authentication header", text[pos:])
+            pos = comma.end()
+            if pos == end:
+                raise fail("authentication header", text)
+            if _NEXT_CHALLENGE_RE.match(text, pos) is not None:
+                break
+        groups.append((scheme, params, token))
+        if pos >= end:
+            return groups
+
+
+def parse_challenges(text: str) -> list[AuthChallenge]:
+    challenges = []
+    for scheme, params, token in _auth_groups(text):
+        if token is not None:
+            raise fail("challenge", text)
+        challenges.append(AuthChallenge(scheme=scheme, parameters=AuthParameters(**params)))
+    return challenges
+
+
+def parse_credentials(text: str) -> AuthCredentials:
+    groups = _auth_groups(text)
+    if len(groups) != 1:
+        raise fail("credentials", text)
+    scheme, params, token = groups[0]
+    if token is not None:
+        return AuthCredentials(scheme=scheme, token=token)
+    if not params:
+        raise fail("credentials", text)
+    return AuthCredentials(scheme=scheme, parameters=AuthParameters(**params))

@@ -1,0 +1,401 @@
+"""Parsing SIP messages from the wire (RFC 3261 section 7), on top of sipmessage.
+
+``parse_message`` returns a ``SipRequest`` or ``SipResponse``: sipmessage
+``Request``/``Response`` subclasses whose every header the stack relies on has
+been parsed and checked, and whose typed accessors (``via``, ``cseq``,
+``from_address``, ``www_authenticate``, ...) return those parsed values from a
+cache. Malformed input raises ``ParseError`` and nothing else.
+
+Serialization is sipmessage's ``bytes(message)``. What parse_message stores is
+already normalized (unfolded lines, canonical header names, one element per
+Via/Contact/Route/Record-Route value, body cut to Content-Length), so
+``parse_message(bytes(m))`` equals ``m`` by ``messages_equal``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import cast
+
+from sipmessage import (
+    URI,
+    Address,
+    AuthChallenge,
+    AuthCredentials,
+    CSeq,
+    Headers,
+    MediaType,
+    Message,
+    Request,
+    Response,
+    Via,
+)
+
+from . import header_syntax as syntax
+from .errors import ParseError
+from .header_fields import CANONICAL_NAMES, FIELDS, FieldSpec, split_values, typed_value
+from .header_values import Event, RetryAfter, SubscriptionState
+from .parsed_headers import ParsedHeaders
+
+# Control characters other than HTAB; CR and LF are checked by counting.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FIELD_NAME_RE = re.compile(syntax.TOKEN)
+_REQUIRED = ("via", "from", "to", "call-id", "cseq")
+
+
+def _reader(spec: FieldSpec) -> Callable[[list[str]], object]:
+    return lambda values: typed_value(spec, values)
+
+
+_READERS = {key: _reader(spec) for key, spec in FIELDS.items()}
+
+
+class CheckedMessage(Message):
+    """Typed accessors backed by the checked values of ``ParsedHeaders``."""
+
+    headers: Headers
+
+    def _field(self, key: str) -> object:
+        headers = self.headers
+        if isinstance(headers, ParsedHeaders):
+            return headers.typed(key, _READERS[key])
+        return _READERS[key](headers.getlist(FIELDS[key].name))
+
+    def _required(self, key: str) -> object:
+        value = self._field(key)
+        if value is None:
+            raise ParseError(f"missing {FIELDS[key].name} header")
+        return value
+
+    def _set_or_remove(self, name: str, value: object) -> None:
+        if value is None:
+            self.headers.remove(name)
+        else:
+            self.headers.set(name, str(value))
+
+    @property
+    def via(self) -> list[Via]:
+        return list(cast("list[Via]", self._field("via")))
+
+    @via.setter
+    def via(self, value: list[Via]) -> None:
+        self.headers.setlist("Via", [str(x) for x in value])
+
+    @property
+    def contact(self) -> list[Address]:
+        return list(cast("list[Address]", self._field("contact")))
+
+    @contact.setter
+    def contact(self, value: list[Address]) -> None:
+        self.headers.setlist("Contact", [str(x) for x in value])
+
+    @property
+    def contact_is_wildcard(self) -> bool:
+        """``Contact: *`` (REGISTER removing every binding)."""
+        return [v.strip() for v in self.headers.getlist("Contact")] == ["*"]
+
+    @property
+    def route(self) -> list[Address]:
+        return list(cast("list[Address]", self._field("route")))
+
+    @route.setter
+    def route(self, value: list[Address]) -> None:
+        self.headers.setlist("Route", [str(x) for x in value])
+
+    @property
+    def record_route(self) -> list[Address]:
+        return list(cast("list[Address]", self._field("record-route")))
+
+    @record_route.setter
+    def record_route(self, value: list[Address]) -> None:
+        self.headers.setlist("Record-Route", [str(x) for x in value])
+
+    @property
+    def from_address(self) -> Address:
+        return cast(Address, self._required("from"))
+
+    @from_address.setter
+    def from_address(self, value: Address) -> None:
+        self.headers.set("From", str(value))
+
+    @property
+    def to_address(self) -> Address:
+        return cast(Address, self._required("to"))
+
+    @to_address.setter
+    def to_address(self, value: Address) -> None:
+        self.headers.set("To", str(value))
+
+    @property
+    def refer_to(self) -> Address | None:
+        return cast("Address | None", self._field("refer-to"))
+
+    @property
+    def cseq(self) -> CSeq:
+        return cast(CSeq, self._required("cseq"))
+
+    @cseq.setter
+    def cseq(self, value: CSeq) -> None:
+        self.headers.set("CSeq", str(value))
+
+    @property
+    def max_forwards(self) -> int | None:
+        return cast("int | None", self._field("max-forwards"))
+
+    @max_forwards.setter
+    def max_forwards(self, value: int | None) -> None:
+        self._set_or_remove("Max-Forwards", value)
+
+    @property
+    def content_length(self) -> int | None:
+        return cast("int | None", self._field("content-length"))
+
+    @content_length.setter
+    def content_length(self, value: int | None) -> None:
+        self._set_or_remove("Content-Length", value)
+
+    @property
+    def expires(self) -> int | None:
+        return cast("int | None", self._field("expires"))
+
+    @expires.setter
+    def expires(self, value: int | None) -> None:
+        self._set_or_remove("Expires", value)
+
+    @property
+    def min_expires(self) -> int | None:
+        return cast("int | None", self._field("min-expires"))
+
+    @min_expires.setter
+    def min_expires(self, value: int | None) -> None:
+        self._set_or_remove("Min-Expires", value)
+
+    @property
+    def retry_after(self) -> RetryAfter | None:
+        return cast("RetryAfter | None", self._field("retry-after"))
+
+    @property
+    def content_type(self) -> MediaType | None:
+        return cast("MediaType | None", self._field("content-type"))
+
+    @content_type.setter
+    def content_type(self, value: MediaType | None) -> None:
+        self._set_or_remove("Content-Type", value)
+
+    @property
+    def event(self) -> Event | None:
+        return cast("Event | None", self._field("event"))
+
+    @property
+    def subscription_state(self) -> SubscriptionState | None:
+        return cast("SubscriptionState | None", self._field("subscription-state"))
+
+    @property
+    def www_authenticate_all(self) -> list[AuthChallenge]:
+        """Every challenge of every WWW-Authenticate header, in order."""
+        return list(cast("list[AuthChallenge]", self._field("www-authenticate")))
+
+    @property
+    def www_authenticate(self) -> AuthChallenge | None:
+        challenges = self.www_authenticate_all
+        return challenges[0] if challenges else None
+
+    @www_authenticate.setter
+    def www_authenticate(self, value: AuthChallenge | None) -> None:
+        self._set_or_remove("WWW-Authenticate", value)
+
+    @property
+    def proxy_authenticate_all(self) -> list[AuthChallenge]:
+        return list(cast("list[AuthChallenge]", self._field("proxy-authenticate")))
+
+    @property
+    def proxy_authenticate(self) -> AuthChallenge | None:
+        challenges = self.proxy_authenticate_all
+        return challenges[0] if challenges else None
+
+    @proxy_authenticate.setter
+    def proxy_authenticate(self, value: AuthChallenge | None) -> None:
+        self._set_or_remove("Proxy-Authenticate", value)
+
+    @property
+    def authorization(self) -> AuthCredentials | None:
+        found = cast("list[AuthCredentials]", self._field("authorization"))
+        return found[0] if found else None
+
+    @authorization.setter
+    def authorization(self, value: AuthCredentials | None) -> None:
+        self._set_or_remove("Authorization", value)
+
+    @property
+    def proxy_authorization(self) -> AuthCredentials | None:
+        found = cast("list[AuthCredentials]", self._field("proxy-authorization"))
+        return found[0] if found else None
+
+    @proxy_authorization.setter
+    def proxy_authorization(self, value: AuthCredentials | None) -> None:
+        self._set_or_remove("Proxy-Authorization", value)
+
+
+class SipRequest(CheckedMessage, Request):
+    """A sipmessage ``Request`` with checked, cached typed accessors."""
+
+    def __init__(self, method: str, uri: URI, body: bytes = b"") -> None:
+        super().__init__(method, uri, body)
+        self.headers = ParsedHeaders()
+
+
+class SipResponse(CheckedMessage, Response):
+    """A sipmessage ``Response`` with checked, cached typed accessors."""
+
+    def __init__(self, code: int, phrase: str, body: bytes = b"") -> None:
+        super().__init__(code, phrase, body)
+        self.headers = ParsedHeaders()
+
+
+def parse_message(data: bytes) -> SipRequest | SipResponse:
+    """Parse one complete message (a datagram, a WebSocket frame, a framed
+    stream message). Raises ``ParseError`` for anything malformed."""
+    start = 0
+    while data.startswith(b"\r\n", start):
+        start += 2
+    end = data.find(b"\r\n\r\n", start)
+    if end < 0:
+        raise ParseError("message has no end of header section")
+    try:
+        head = data[start:end].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParseError("header section is not UTF-8") from None
+    lines = head.split("\r\n")
+    if head.count("\r") != len(lines) - 1 or head.count("\n") != len(lines) - 1:
+        raise ParseError("bare CR or LF in header section")
+    if _CONTROL_RE.search(head) is not None:
+        _check_controls(lines)
+    message = _start_line(lines[0])
+    headers = cast(ParsedHeaders, message.headers)
+    _load_fields(headers, lines)
+    _check_required(message, headers)
+    message.body = _body(headers, data[end + 4 :])
+    return message
+
+
+def _check_controls(lines: list[str]) -> None:
+    """Control characters are allowed only as quoted-pairs inside quoted
+    strings (RFC 3261 section 25.1), e.g. a NUL in a display name."""
+    if _CONTROL_RE.search(lines[0]) is not None:
+        raise ParseError("control character in start line")
+    for line in lines[1:]:
+        if _CONTROL_RE.search(line) is None:
+            continue
+        in_quote = False
+        escaped = False
+        for char in line:
+            if escaped:
+                escaped = False
+            elif in_quote and char == "\\":
+                escaped = True
+            elif char == '"':
+                in_quote = not in_quote
+            elif _CONTROL_RE.match(char) is not None:
+                raise ParseError("control character in header field")
+
+
+def _start_line(line: str) -> SipRequest | SipResponse:
+    if line[:4].upper() == "SIP/":
+        version, _, rest = line.partition(" ")
+        code_text, _, phrase = rest.partition(" ")
+        if version.upper() != "SIP/2.0":
+            raise ParseError(f"unsupported SIP version {version[:20]!r}")
+        if len(code_text) != 3 or not code_text.isascii() or not code_text.isdigit():
+            raise syntax.fail("status code", code_text)
+        code = int(code_text)
+        if not 100 <= code <= 699:
+            raise syntax.fail("status code", code_text)
+        return SipResponse(code, phrase)
+    parts = line.split(" ")
+    if len(parts) != 3:
+        raise syntax.fail("request line", line)
+    method, uri_text, version = parts
+    if version.upper() != "SIP/2.0":
+        raise ParseError(f"unsupported SIP version {version[:20]!r}")
+    if _FIELD_NAME_RE.fullmatch(method) is None:
+        raise syntax.fail("method", method)
+    return SipRequest(method, syntax.parse_uri(uri_text, allow_headers=False))
+
+
+def _load_fields(headers: ParsedHeaders, lines: list[str]) -> None:
+    grouped: dict[str, tuple[str, list[str]]] = {}
+    previous: list[str] | None = None
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t"):
+            # Folding (RFC 3261 section 7.3.1): the continuation joins the
+            # previous value with one SP.
+            if previous is None:
+                raise ParseError("continuation line before any header field")
+            previous[-1] = (previous[-1] + " " + line.strip(" \t")).strip(" \t")
+            continue
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise syntax.fail("header line", line)
+        name = name.rstrip(" \t")
+        if _FIELD_NAME_RE.fullmatch(name) is None:
+            raise syntax.fail("header name", name)
+        key = name.lower()
+        canonical = CANONICAL_NAMES.get(key, name)
+        key = canonical.lower()
+        entry = grouped.get(key)
+        if entry is None:
+            previous = [value.strip(" \t")]
+            grouped[key] = (canonical, previous)
+        else:
+            previous = entry[1]
+            previous.append(value.strip(" \t"))
+    for key, (name, values) in grouped.items():
+        spec = FIELDS.get(key)
+        if spec is None:
+            headers.load(name, values)
+            continue
+        stored = split_values(spec, values)
+        headers.load(name, stored, typed_value(spec, stored))
+
+
+def _check_required(message: SipRequest | SipResponse, headers: ParsedHeaders) -> None:
+    for key in _REQUIRED:
+        if key not in headers:
+            raise ParseError(f"missing {FIELDS[key].name} header")
+    if isinstance(message, SipRequest):
+        if message.cseq.method != message.method:
+            raise ParseError("CSeq method does not match the request method")
+        if message.contact_is_wildcard and message.method != "REGISTER":
+            raise ParseError("Contact: * outside REGISTER")
+    elif message.contact_is_wildcard:
+        raise ParseError("Contact: * in a response")
+
+
+def _body(headers: ParsedHeaders, body: bytes) -> bytes:
+    length = cast("int | None", headers.typed("content-length", _READERS["content-length"]))
+    if length is None:
+        return body
+    if length > len(body):
+        raise ParseError(f"Content-Length {length} exceeds the {len(body)} body bytes")
+    # Datagram octets past Content-Length are discarded (RFC 3261 section 18.3).
+    return body[:length]
+
+
+def messages_equal(a: Request | Response, b: Request | Response) -> bool:
+    """Same start line, same header fields (names compared case-insensitively,
+    values and their order exactly) and same body."""
+    if isinstance(a, Request) and isinstance(b, Request):
+        if a.method != b.method or a.uri != b.uri:
+            return False
+    elif isinstance(a, Response) and isinstance(b, Response):
+        if a.code != b.code or a.phrase != b.phrase:
+            return False
+    else:
+        return False
+    return a.body == b.body and _fields(a.headers) == _fields(b.headers)
+
+
+def _fields(headers: Headers) -> list[tuple[str, list[str]]]:
+    # Headers is not iterable: keys() is its only listing.
+    return [(name.lower(), headers.getlist(name)) for name in headers.keys()]  # noqa: SIM118

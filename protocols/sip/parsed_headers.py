@@ -1,0 +1,87 @@
+"""The header store of parsed messages.
+
+It is sipmessage's ``Headers`` (same methods, same serialization) with a
+case-insensitive index and a cache of typed values. ``parse_message`` fills
+the cache while it checks every header, so the typed accessors of a parsed
+message cost a dictionary lookup; any change to a header drops its cached
+value, and the next read parses the new text again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+from sipmessage import Headers
+
+T = TypeVar("T")
+
+
+class ParsedHeaders(Headers):
+    def __init__(self) -> None:
+        super().__init__()
+        self._index: dict[str, list[str]] = {}
+        self._typed: dict[str, object] = {}
+
+    def load(self, name: str, values: list[str], typed: object = None) -> None:
+        """Append a whole new field at once (the parser's fast path)."""
+        key = name.lower()
+        self._list.append((name, values))
+        self._index[key] = values
+        if typed is not None:
+            self._typed[key] = typed
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._index
+
+    def typed(self, key: str, parse: Callable[[list[str]], T]) -> T:
+        """The typed value of the field ``key`` (lower case), parsed at most once."""
+        try:
+            return cast(T, self._typed[key])
+        except KeyError:
+            pass
+        value = parse(self._index.get(key, []))
+        self._typed[key] = value
+        return value
+
+    def add(self, key: str, value: str) -> None:
+        ikey = key.lower()
+        values = self._index.get(ikey)
+        if values is None:
+            self.load(key, [value])
+        else:
+            values.append(value)
+            self._typed.pop(ikey, None)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        values = self._index.get(key.lower())
+        return values[0] if values else default
+
+    def getlist(self, key: str) -> list[str]:
+        # A copy: mutating it in place would bypass the typed cache.
+        return list(self._index.get(key.lower(), ()))
+
+    def remove(self, key: str) -> None:
+        ikey = key.lower()
+        if self._index.pop(ikey, None) is not None:
+            self._list = [(k, v) for (k, v) in self._list if k.lower() != ikey]
+        self._typed.pop(ikey, None)
+
+    def set(self, key: str, value: str) -> None:
+        self.setlist(key, [value])
+
+    def setlist(self, key: str, values: list[str]) -> None:
+        ikey = key.lower()
+        values = list(values)
+        if ikey in self._index:
+            self._list = [(k, values if k.lower() == ikey else v) for (k, v) in self._list]
+        else:
+            self._list.append((key, values))
+        self._index[ikey] = values
+        self._typed.pop(ikey, None)
+
+    def __getitem__(self, key: str) -> str:
+        values = self._index.get(key.lower())
+        if not values:
+            raise KeyError(key)
+        return values[0]
