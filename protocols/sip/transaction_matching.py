@@ -1,0 +1,61 @@
+"""Transaction matching keys (RFC 3261 sections 17.1.3 and 17.2.3).
+
+- ``client_key(request)`` / ``response_key(response)``: (top Via branch, CSeq
+  method). A response belongs to the client transaction with the same key, so
+  a CANCEL's response (same branch as its INVITE) reaches the CANCEL
+  transaction.
+- ``server_key(request)``: (branch, sent-by host, sent-by port, method), with
+  ACK counted as INVITE so that the ACK for a non-2xx final reaches the INVITE
+  server transaction, while CANCEL keeps its own transaction.
+  ``cancelled_key(cancel)`` is the key of the INVITE server transaction a
+  CANCEL targets. Requests whose branch lacks the ``z9hG4bK`` cookie (RFC 2543
+  peers) are keyed on Request-URI, From tag, Call-ID, CSeq number, top Via and
+  method instead (the To tag is left out, so an ACK still finds its INVITE).
+
+Keys are plain tuples of strings: hashing them is all a lookup costs.
+"""
+
+from __future__ import annotations
+
+from sipmessage import Request, Response
+
+from . import checked_headers
+from .identifiers import MAGIC_COOKIE
+
+ClientKey = tuple[str, str]
+ServerKey = tuple[str, ...]
+
+
+def client_key(request: Request) -> ClientKey:
+    branch = checked_headers.top_via(request).parameters.get("branch") or ""
+    return (branch, checked_headers.cseq(request).method)
+
+
+def response_key(response: Response) -> ClientKey:
+    branch = checked_headers.top_via(response).parameters.get("branch") or ""
+    return (branch, checked_headers.cseq(response).method)
+
+
+def _server_key(request: Request, method: str) -> ServerKey:
+    via = checked_headers.top_via(request)
+    branch = via.parameters.get("branch") or ""
+    if branch.startswith(MAGIC_COOKIE):
+        port = "" if via.port is None else str(via.port)
+        return (branch, via.host.lower(), port, method)
+    return (
+        "",
+        str(request.uri),
+        checked_headers.tag(request, "From") or "",
+        checked_headers.header(request, "Call-ID"),
+        str(checked_headers.cseq(request).sequence),
+        str(via),
+        method,
+    )
+
+
+def server_key(request: Request) -> ServerKey:
+    return _server_key(request, "INVITE" if request.method == "ACK" else request.method)
+
+
+def cancelled_key(cancel: Request) -> ServerKey:
+    return _server_key(cancel, "INVITE")
