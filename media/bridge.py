@@ -1,0 +1,378 @@
+"""The one asyncio event loop of the process, in its own daemon thread, driven from Trio.
+
+aiortc only runs on asyncio. LAB-NOTES measured two ways of driving it from Trio: trio-asyncio
+and a plain asyncio loop in its own thread; the thread used about half the CPU for the same
+media load, so every media session of a process shares one such loop, started lazily.
+
+This is the only module of the project that imports asyncio. Other media modules write
+coroutines that await aiortc objects and run them here through :meth:`Bridge.run`; when they
+need an asyncio primitive (a sleep) they take it from the helpers at the bottom of this file.
+
+Crossing the bridge:
+
+* Trio -> asyncio: ``await bridge.run(coro_fn, *args, scope=...)`` starts the coroutine as a
+  task on the loop (``call_soon_threadsafe`` + ``create_task``: the same as
+  ``run_coroutine_threadsafe``, minus its concurrent future, which reports "cancelled" at once,
+  before the asyncio task has unwound); the task's done-callback wakes the Trio task through
+  ``TrioToken.run_sync_soon`` (no Trio thread blocks per call). Exceptions raised on the asyncio
+  side re-raise in the Trio caller; cancelling the Trio caller cancels the asyncio task and
+  waits for it to unwind before ``trio.Cancelled`` propagates.
+* asyncio -> Trio: :class:`TrioFeed` is a bounded one-way stream of values (a Trio memory channel
+  fed with ``run_sync_soon``); when the Trio reader falls behind, new values are dropped and
+  counted instead of queueing without bound. :class:`TrioCaller` runs a plain callback in Trio.
+* Ownership: aiortc starts tasks it never awaits. Every task created while a coroutine runs
+  under a :class:`TaskScope` (passed to ``run``) is adopted by that scope through the loop's
+  task factory and a context variable, which tasks, transports and callbacks inherit. Closing
+  the scope cancels whatever is left, so no aiortc task outlives the session that caused it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import contextvars
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Generic, TypeVar
+
+import outcome
+import trio
+
+T = TypeVar("T")
+
+THREAD_NAME = "media-bridge"
+_SHUTDOWN_GRACE_SECONDS = 2.0
+
+
+class BridgeClosedError(RuntimeError):
+    """The asyncio loop is shut down (or shutting down); nothing more can run on it."""
+
+
+class TaskScope:
+    """The asyncio tasks started on behalf of one owner, e.g. one media session.
+
+    Tasks join the scope when they are created (by our code or by aiortc) while the scope is
+    current; finished tasks leave it. ``aclose`` runs on the loop.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<TaskScope {self.name} tasks={len(self._tasks)}>"
+
+    def live_tasks(self) -> int:
+        """How many adopted tasks have not finished (safe to read from any thread)."""
+        return sum(1 for task in list(self._tasks) if not task.done())
+
+    def _adopt(self, task: asyncio.Task[Any]) -> None:
+        if self._closed:
+            # A late callback of a closed session started a task: it has no owner left.
+            task.cancel()
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self, grace: float = _SHUTDOWN_GRACE_SECONDS) -> None:
+        """Cancel every task still running in the scope and wait (bounded) for them to end."""
+        self._closed = True
+        me = asyncio.current_task()
+        pending = [task for task in self._tasks if task is not me and not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+
+
+_current_scope: contextvars.ContextVar[TaskScope | None] = contextvars.ContextVar(
+    "media_task_scope", default=None
+)
+
+
+def _task_factory(
+    loop: asyncio.AbstractEventLoop,
+    coro: Coroutine[Any, Any, Any],
+    context: contextvars.Context | None = None,
+) -> asyncio.Task[Any]:
+    task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, context=context)
+    scope = context.get(_current_scope) if context is not None else _current_scope.get()
+    if scope is not None:
+        scope._adopt(task)
+    return task
+
+
+class _InlineEncoderExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Default executor of the bridge loop.
+
+    aiortc's RTCRtpSender encodes every 20 ms frame through ``run_in_executor(None, ...)``. An
+    Opus or G.711 frame encodes in tens of microseconds, less than a thread hand-off costs, so
+    those calls run inline on the loop thread. Anything else (a blocking DNS lookup for a STUN
+    server) goes to the pool, whose threads asyncio only starts on first use.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2, thread_name_prefix=THREAD_NAME + "-blocking")
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        if getattr(fn, "__name__", "") != "encode":
+            return super().submit(fn, *args, **kwargs)
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+class TrioCaller:
+    """Runs plain callables in a Trio run from the bridge thread (fire and forget).
+
+    Created on the Trio side, it remembers that run's token. Calls after the run has finished
+    are dropped: there is nobody left to tell.
+    """
+
+    def __init__(self) -> None:
+        self._token = trio.lowlevel.current_trio_token()
+
+    def call_soon(self, fn: Callable[..., object], *args: Any) -> bool:
+        try:
+            self._token.run_sync_soon(fn, *args)
+        except trio.RunFinishedError:
+            return False
+        return True
+
+
+class TrioFeed(Generic[T]):
+    """A bounded stream of values from the asyncio thread to Trio.
+
+    Create it on the Trio side; the asyncio side calls :meth:`put` (never blocks) and
+    :meth:`close`; Trio reads ``feed.receive_channel`` (an ``async for``-able memory channel).
+    At most ``max_buffer`` values wait at a time, counting those still in flight between the
+    threads; beyond that :meth:`put` drops the value and counts it in ``dropped``, so a slow
+    reader can never make media processing queue without bound.
+    """
+
+    def __init__(self, max_buffer: int) -> None:
+        if max_buffer < 1:
+            raise ValueError("max_buffer must be at least 1")
+        self._caller = TrioCaller()
+        self._max = max_buffer
+        send, receive = trio.open_memory_channel[T](max_buffer)
+        self._send = send
+        self.receive_channel: trio.MemoryReceiveChannel[T] = receive
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self.dropped = 0
+        self.delivered = 0
+
+    def put(self, value: T) -> bool:
+        """Offer a value (any thread); False when it was dropped."""
+        with self._lock:
+            buffered = self._in_flight + self._send.statistics().current_buffer_used
+            if buffered >= self._max:
+                self.dropped += 1
+                return False
+            self._in_flight += 1
+        if not self._caller.call_soon(self._deliver, value):
+            with self._lock:
+                self._in_flight -= 1
+                self.dropped += 1
+            return False
+        return True
+
+    def close(self) -> None:
+        """End the stream (any thread); the reader sees end-of-channel after what is buffered."""
+        self._caller.call_soon(self._send.close)
+
+    def _deliver(self, value: T) -> None:
+        with self._lock:
+            self._in_flight -= 1
+        try:
+            self._send.send_nowait(value)
+        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+            with self._lock:
+                self.dropped += 1
+        else:
+            self.delivered += 1
+
+
+class Bridge:
+    """One asyncio loop in a daemon thread. Use :func:`get_bridge` for the shared one."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._executor = _InlineEncoderExecutor()
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    @property
+    def running(self) -> bool:
+        return self._loop is not None and not self._closed
+
+    def _ensure_started(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._closed:
+                raise BridgeClosedError("the media bridge is shut down")
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                loop.set_task_factory(_task_factory)  # type: ignore[arg-type]
+                loop.set_default_executor(self._executor)
+                started = threading.Event()
+
+                def main() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(started.set)
+                    loop.run_forever()
+
+                thread = threading.Thread(target=main, name=THREAD_NAME, daemon=True)
+                thread.start()
+                started.wait()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    async def run(
+        self,
+        coro_fn: Callable[..., Awaitable[T]],
+        *args: Any,
+        scope: TaskScope | None = None,
+    ) -> T:
+        """Run ``await coro_fn(*args)`` on the loop and return its result to the Trio caller.
+
+        Tasks the coroutine starts (directly or through aiortc) join ``scope``. Cancelling the
+        caller cancels the asyncio task; the caller then waits for it to unwind, and gets the
+        coroutine's result or exception if the coroutine finished anyway.
+        """
+        loop = self._ensure_started()
+        token = trio.lowlevel.current_trio_token()
+        trio_task = trio.lowlevel.current_task()
+        started: list[asyncio.Task[T]] = []
+        cancel_requested = False
+        raise_cancel: Callable[[], object] | None = None
+
+        def wake(task: asyncio.Task[T]) -> None:
+            result = outcome.capture(task.result)
+            with contextlib.suppress(trio.RunFinishedError):
+                token.run_sync_soon(trio.lowlevel.reschedule, trio_task, outcome.Value(result))
+
+        def start() -> None:
+            # A fresh context per call: the task and all it spawns see only this scope.
+            context = contextvars.Context()
+            context.run(_current_scope.set, scope)
+            task = loop.create_task(_as_coroutine(coro_fn, *args), context=context)
+            started.append(task)
+            task.add_done_callback(wake)
+            if cancel_requested:
+                task.cancel()
+
+        def cancel_on_loop() -> None:
+            for task in started:
+                task.cancel()
+
+        def abort(raise_cancel_fn: Callable[[], object]) -> trio.lowlevel.Abort:
+            nonlocal cancel_requested, raise_cancel
+            cancel_requested = True
+            raise_cancel = raise_cancel_fn
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(cancel_on_loop)
+            # Wait for the asyncio side to unwind; wake() reschedules us then.
+            return trio.lowlevel.Abort.FAILED
+
+        try:
+            loop.call_soon_threadsafe(start)
+        except RuntimeError as exc:
+            raise BridgeClosedError("the media bridge is shut down") from exc
+        result: outcome.Outcome[T] = await trio.lowlevel.wait_task_rescheduled(abort)
+        if isinstance(result, outcome.Error) and isinstance(result.error, asyncio.CancelledError):
+            if raise_cancel is not None:
+                raise_cancel()
+            raise BridgeClosedError("the media bridge cancelled the call while shutting down")
+        return result.unwrap()
+
+    def call_soon(self, fn: Callable[..., object], *args: Any) -> None:
+        """Schedule a plain callable on the loop from any thread (fire and forget)."""
+        loop = self._ensure_started()
+        loop.call_soon_threadsafe(fn, *args)
+
+    def task_count(self) -> int:
+        """Unfinished asyncio tasks on the loop (for tests and statistics)."""
+        loop = self._loop
+        if loop is None or self._closed:
+            return 0
+        return len([task for task in asyncio.all_tasks(loop) if not task.done()])
+
+    def close(self) -> None:
+        """Cancel every task still on the loop, stop it and join its thread. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+
+        async def cancel_everything() -> None:
+            me = asyncio.current_task()
+            tasks = [task for task in asyncio.all_tasks() if task is not me]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=_SHUTDOWN_GRACE_SECONDS)
+            await loop.shutdown_asyncgens()
+
+        if thread is not threading.current_thread():
+            future = asyncio.run_coroutine_threadsafe(cancel_everything(), loop)
+            with contextlib.suppress(
+                concurrent.futures.TimeoutError, concurrent.futures.CancelledError
+            ):
+                future.result(timeout=_SHUTDOWN_GRACE_SECONDS + 1)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=_SHUTDOWN_GRACE_SECONDS)
+        if not thread.is_alive():
+            loop.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_default: Bridge | None = None
+_default_lock = threading.Lock()
+
+
+def get_bridge() -> Bridge:
+    """The process-wide bridge, created on first use and closed at interpreter exit."""
+    global _default
+    with _default_lock:
+        if _default is None or not (_default.running or _default._loop is None):
+            _default = Bridge()
+            atexit.register(_default.close)
+        return _default
+
+
+# asyncio-side helpers for the other media modules (which must not import asyncio).
+
+
+async def aio_sleep(seconds: float) -> None:
+    """Sleep on the bridge loop (for code that runs there, e.g. a paced media track)."""
+    await asyncio.sleep(seconds)
+
+
+def aio_time() -> float:
+    """The bridge loop's clock, in seconds (call on the loop thread)."""
+    return asyncio.get_running_loop().time()
+
+
+def aio_create_task(coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+    """Start a task on the running loop; it joins the current :class:`TaskScope`."""
+    return asyncio.get_running_loop().create_task(coro, name=name)
+
+
+async def _as_coroutine(coro_fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    return await coro_fn(*args)

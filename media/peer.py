@@ -1,0 +1,250 @@
+"""The asyncio side of one media session: an RTCPeerConnection and what hangs off it.
+
+Everything here runs on the bridge loop (media.bridge), called by the Trio-side
+media.session.MediaSession through ``bridge.run``; results and events travel back through
+the callbacks the session passes in. One audio m-line, DTLS-SRTP, ICE without servers unless
+configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+
+import attrs
+import av
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+    sdp,
+)
+from aiortc.exceptions import InternalError, InvalidAccessError, OperationError
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from media import sdp_events
+from media.bridge import aio_create_task, aio_time
+from media.dtmf import DtmfEvent, EventSender
+from media.errors import DtmfNotNegotiatedError, MediaNegotiationError, MediaStateError
+from media.options import MediaOptions
+from media.pcm import BYTES_PER_SAMPLE, SAMPLE_RATE, PcmFrame
+from media.rtp_hooks import RtpTap, gather_on, send_clock_rate
+from media.sinks import AudioSink
+from media.sources import AudioSource
+from media.track import OutgoingAudioTrack
+
+logger = logging.getLogger(__name__)
+
+_AIORTC_ERRORS = (ValueError, InternalError, InvalidAccessError, OperationError)
+
+
+@attrs.define
+class PeerCallbacks:
+    """How the peer reports to its Trio-side session (each is called on the bridge thread and
+    must only hand the value over)."""
+
+    state: Callable[[str], object]
+    dtmf: Callable[[DtmfEvent], object]
+    first_audio: Callable[[float], object]
+
+
+class Peer:
+    def __init__(
+        self,
+        options: MediaOptions,
+        source: AudioSource,
+        sinks: Sequence[AudioSink],
+        callbacks: PeerCallbacks,
+    ) -> None:
+        self.options = options
+        self.callbacks = callbacks
+        self.sinks = list(sinks)
+        self.track = OutgoingAudioTrack(source)
+        self.pc: RTCPeerConnection | None = None
+        self.transceiver: RTCRtpTransceiver | None = None
+        self.tap: RtpTap | None = None
+        self.started_at: float | None = None
+        self.first_audio_at: float | None = None
+        self.frames_received = 0
+        self.recent: deque[bytes] = deque(maxlen=max(1, options.probe_window_ms // 20))
+        self._local_events: dict[int, int] = {}
+        self._closed = False
+
+    # negotiation
+
+    def _open(self) -> RTCRtpTransceiver:
+        if self._closed:
+            raise MediaStateError("the media session is closed")
+        if self.pc is not None:
+            raise MediaStateError("this media session already negotiated (no re-offers yet)")
+        self.started_at = aio_time()
+        servers = [
+            RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+            for s in self.options.ice_servers
+        ]
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        self.pc = pc
+        pc.on("connectionstatechange", lambda: self.callbacks.state(pc.connectionState))
+        pc.on("track", self._on_track)
+        sending = self.options.direction in ("sendrecv", "sendonly")
+        transceiver = pc.addTransceiver(
+            self.track if sending else "audio", direction=self.options.direction
+        )
+        capabilities = RTCRtpSender.getCapabilities("audio")
+        preferred = [
+            codec
+            for name in self.options.codecs
+            for codec in capabilities.codecs
+            if codec.name.lower() == name.lower()
+        ]
+        transceiver.setCodecPreferences(preferred)
+        self.transceiver = transceiver
+        self.tap = RtpTap(transceiver, self.callbacks.dtmf)
+        return transceiver
+
+    async def create_offer(self) -> str:
+        transceiver = self._open()
+        assert self.pc is not None
+        if self.options.host_addresses is not None:
+            await gather_on(transceiver, self.options.host_addresses)
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return self._finish_local(self.pc.localDescription.sdp, dict(sdp_events.OFFERED))
+
+    async def accept_answer(self, answer: str) -> None:
+        pc = self.pc
+        if pc is None or pc.signalingState != "have-local-offer":
+            raise MediaStateError("accept_answer needs an offer of ours waiting for its answer")
+        remote = _check_remote(answer)
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        except _AIORTC_ERRORS as exc:
+            raise MediaNegotiationError(f"answer not acceptable: {exc}") from exc
+        self._configure_events(sdp_events.telephone_events(remote))
+
+    async def create_answer(self, offer: str) -> str:
+        remote = _check_remote(offer)
+        transceiver = self._open()
+        assert self.pc is not None
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        except _AIORTC_ERRORS as exc:
+            raise MediaNegotiationError(f"offer not acceptable: {exc}") from exc
+        if self.options.host_addresses is not None:
+            await gather_on(transceiver, self.options.host_addresses)
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        remote_events = sdp_events.telephone_events(remote)
+        local = self._finish_local(self.pc.localDescription.sdp, remote_events)
+        self._configure_events(remote_events)
+        return local
+
+    def _finish_local(self, local: str, events: dict[int, int]) -> str:
+        if self.options.telephone_events and events:
+            local = sdp_events.add_telephone_events(local, events)
+        self._local_events = sdp_events.telephone_events(sdp_events.parse(local))
+        return local
+
+    def _configure_events(self, remote_events: dict[int, int]) -> None:
+        tap, transceiver = self.tap, self.transceiver
+        if tap is None or transceiver is None or not self.options.telephone_events:
+            return
+        tap.receive_clocks = {**remote_events, **self._local_events}
+        clock = send_clock_rate(transceiver)
+        for pt, rate in remote_events.items():
+            if rate == clock and pt in self._local_events:
+                tap.send_payload_type = pt
+                tap.sender = EventSender(rate, gap_ms=self.options.dtmf_gap_ms)
+                break
+
+    # media
+
+    def set_muted(self, muted: bool) -> None:
+        self.track.muted = muted
+
+    def replace_source(self, source: AudioSource) -> None:
+        self.track.replace_source(source).close()
+
+    def send_dtmf(self, digits: str, duration_ms: int, on_done: Callable[[], object]) -> None:
+        tap = self.tap
+        if tap is None or tap.sender is None or tap.send_payload_type is None:
+            raise DtmfNotNegotiatedError("telephone-event was not negotiated for this audio")
+        if self.options.direction not in ("sendrecv", "sendonly"):
+            raise MediaStateError(
+                "RFC 4733 events ride on outgoing audio, and this session sends none"
+            )
+        tap.sender.enqueue(digits, duration_ms, on_done)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            aio_create_task(self._pump(track), name="media-receive")
+
+    async def _pump(self, track: MediaStreamTrack) -> None:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            now = aio_time()
+            self.frames_received += 1
+            if self.first_audio_at is None:
+                self.first_audio_at = now
+                self.callbacks.first_audio(now)
+            if not isinstance(frame, av.AudioFrame):
+                continue
+            for out in resampler.resample(frame):
+                pcm = bytes(out.planes[0])[: out.samples * BYTES_PER_SAMPLE]
+                self.recent.append(pcm)
+                pcm_frame = PcmFrame(pcm=pcm, sample_rate=SAMPLE_RATE, received_at=now)
+                for sink in list(self.sinks):
+                    try:
+                        sink.write(pcm_frame)
+                    except Exception:
+                        # A broken sink (disk full) loses its audio, not the call.
+                        logger.exception("media sink %r failed; detached", sink)
+                        self.sinks.remove(sink)
+
+    # shutdown
+
+    async def close(self) -> list[Callable[[], object]]:
+        """Close the peer connection, the source and the sinks; returns the completion
+        callbacks of DTMF that will never be sent."""
+        if self._closed:
+            return []
+        self._closed = True
+        pending: list[Callable[[], object]] = []
+        if self.tap is not None and self.tap.sender is not None:
+            pending = self.tap.sender.cancel_all()
+        if self.pc is not None:
+            await self.pc.close()
+        self.track.stop()
+        self.track.source.close()
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception:
+                logger.exception("closing media sink %r failed", sink)
+        return pending
+
+
+def _check_remote(text: str) -> sdp.SessionDescription:
+    """The parsed remote SDP, if it is something this layer can negotiate at all."""
+    description = sdp_events.parse(text)
+    kinds = [media.kind for media in description.media]
+    if kinds != ["audio"]:
+        raise MediaNegotiationError(
+            f"expected exactly one audio stream, the SDP has {kinds or 'no media'}"
+        )
+    media = description.media[0]
+    if media.port == 0:
+        raise MediaNegotiationError("the audio stream is rejected (port 0)")
+    if media.dtls is None or not media.dtls.fingerprints:
+        raise MediaNegotiationError(
+            "no DTLS fingerprint: only DTLS-SRTP audio (WebRTC) is supported"
+        )
+    if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
+        raise MediaNegotiationError("no ICE credentials in the SDP")
+    return description

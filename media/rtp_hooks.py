@@ -1,0 +1,137 @@
+"""Every place the media layer reaches into aiortc/aioice private state, in one module.
+
+Why each hook exists:
+
+* Loopback candidates: aioice's ``get_host_addresses`` skips 127.0.0.1 and there is no
+  parameter for the addresses to gather on. ``gather_on`` does, for one connection, what
+  ``Connection.gather_candidates`` does for all interfaces, on the addresses we choose; it then
+  marks gathering as done so aiortc's own gathering is a no-op. Nothing global is patched, so
+  sessions with and without the restriction coexist in one process.
+* RFC 4733 events: aiortc has no DTMF. Events must go out on the audio SSRC, in its
+  sequence-number space and timestamp clock, in place of audio packets, and the sequence
+  counter lives in a local variable of ``RTCRtpSender._run_rtp``. So the session's DTLS transport
+  gets its own ``_send_rtp`` (plaintext, before SRTP): it renumbers the audio SSRC's packets
+  with a counter of its own and swaps in event packets. Incoming events never reach an aiortc
+  receiver (its router drops unknown payload types), so ``_handle_rtp_data`` (after SRTP) is
+  wrapped too: events are decoded, and later audio sequence numbers are shifted down by the
+  number of event packets seen, because aiortc's audio jitter buffer stalls on a gap.
+"""
+
+from __future__ import annotations
+
+import secrets
+import struct
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiortc import RTCRtpTransceiver
+
+from media.dtmf import DtmfEvent, EventReceiver, EventSender
+
+_RTCP_TYPES = range(192, 224)
+
+
+def ice_connection(transceiver: RTCRtpTransceiver) -> Any:
+    """The aioice Connection under a transceiver's transport."""
+    return transceiver.receiver.transport.transport.iceGatherer._connection
+
+
+async def gather_on(transceiver: RTCRtpTransceiver, addresses: Sequence[str]) -> None:
+    """Gather host candidates on exactly ``addresses`` (plus STUN/TURN ones if configured)."""
+    connection = ice_connection(transceiver)
+    if connection._local_candidates_start:
+        return
+    connection._local_candidates_start = True
+    for component in sorted(connection._components):
+        connection._local_candidates += await connection.get_component_candidates(
+            component=component, addresses=list(addresses)
+        )
+    connection._local_candidates_end = True
+
+
+def send_clock_rate(transceiver: RTCRtpTransceiver) -> int | None:
+    """Clock rate of the codec the sender encodes with, once negotiated."""
+    codecs = transceiver._codecs
+    return codecs[0].clockRate if codecs else None
+
+
+def _header_length(packet: bytes) -> int:
+    length = 12 + 4 * (packet[0] & 0x0F)
+    if packet[0] & 0x10 and len(packet) >= length + 4:
+        (words,) = struct.unpack_from("!H", packet, length + 2)
+        length += 4 + 4 * words
+    return length
+
+
+class RtpTap:
+    """The telephone-event hooks on one session's DTLS transport (see module docstring)."""
+
+    def __init__(
+        self, transceiver: RTCRtpTransceiver, on_event: Callable[[DtmfEvent], object]
+    ) -> None:
+        self._ssrc = transceiver.sender._ssrc
+        self._dtls = transceiver.sender.transport
+        self._send_rtp: Callable[[bytes], Awaitable[None]] = self._dtls._send_rtp
+        self._handle_rtp_data: Callable[[bytes, int], Awaitable[None]] = self._dtls._handle_rtp_data
+        # Instance attributes shadow the methods for this transport only.
+        self._dtls._send_rtp = self._send  # type: ignore[method-assign]
+        self._dtls._handle_rtp_data = self._receive  # type: ignore[method-assign]
+        self._on_event = on_event
+        self._seq = secrets.randbelow(32768)
+        self.sender: EventSender | None = None
+        self.send_payload_type: int | None = None
+        self.receive_clocks: dict[int, int] = {}
+        self._receivers: dict[int, EventReceiver] = {}
+        self._shift: dict[int, int] = {}
+        self.packets_sent = 0
+        self.packets_received = 0
+
+    def remove(self) -> None:
+        for name in ("_send_rtp", "_handle_rtp_data"):
+            self._dtls.__dict__.pop(name, None)
+
+    async def _send(self, data: bytes) -> None:
+        if (
+            len(data) < 12
+            or data[1] in _RTCP_TYPES
+            or int.from_bytes(data[8:12], "big") != self._ssrc
+        ):
+            await self._send_rtp(data)
+            return
+        seq = self._seq.to_bytes(2, "big")
+        self._seq = (self._seq + 1) & 0xFFFF
+        event = None
+        payload_type = self.send_payload_type
+        if self.sender is not None and payload_type is not None:
+            event = self.sender.on_audio_packet(int.from_bytes(data[4:8], "big"))
+        if event is None or payload_type is None:
+            await self._send_rtp(data[:2] + seq + data[4:])
+            return
+        header = _header_length(data)
+        first = bytes([data[0] & 0xDF, (0x80 if event.marker else 0) | payload_type])
+        packet = first + seq + event.timestamp.to_bytes(4, "big") + data[8:header] + event.payload
+        self.packets_sent += 1
+        await self._send_rtp(packet)
+
+    async def _receive(self, data: bytes, arrival_time_ms: int) -> None:
+        if len(data) >= 12:
+            ssrc = int.from_bytes(data[8:12], "big")
+            clock = self.receive_clocks.get(data[1] & 0x7F)
+            if clock is not None:
+                self._shift[ssrc] = self._shift.get(ssrc, 0) + 1
+                header = _header_length(data)
+                end = len(data)
+                if data[0] & 0x20 and end > header:
+                    end -= data[-1]
+                if header <= end:
+                    self.packets_received += 1
+                    receiver = self._receivers.setdefault(ssrc, EventReceiver())
+                    timestamp = int.from_bytes(data[4:8], "big")
+                    for event in receiver.feed(data[header:end], timestamp, clock):
+                        self._on_event(event)
+                return
+            shift = self._shift.get(ssrc)
+            if shift:
+                seq = (int.from_bytes(data[2:4], "big") - shift) & 0xFFFF
+                data = data[:2] + seq.to_bytes(2, "big") + data[4:]
+        await self._handle_rtp_data(data, arrival_time_ms)

@@ -1,0 +1,64 @@
+"""The outgoing audio track: a source paced at real time, with mute.
+
+aiortc pulls frames from a track as fast as ``recv`` returns them, so the track sleeps until
+each 20 ms frame is due (on the bridge loop's clock). Muting swaps the source's samples for
+silence in this track, so the far end hears silence with no renegotiation and the RTP stream
+(and any RFC 4733 events riding on it) keeps flowing.
+"""
+
+from __future__ import annotations
+
+import fractions
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from media.bridge import aio_sleep, aio_time
+from media.pcm import FRAME_SAMPLES, SAMPLE_RATE, SILENT_FRAME
+from media.sources import AudioSource
+
+_TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
+# Further behind than this (an overloaded loop), the track skips ahead instead of bursting.
+_MAX_LAG_SECONDS = 0.2
+
+
+class OutgoingAudioTrack(MediaStreamTrack):
+    kind = "audio"
+
+    def __init__(self, source: AudioSource) -> None:
+        super().__init__()
+        self.source = source
+        self.muted = False
+        self.frames_sent = 0
+        self.resyncs = 0
+        self._start: float | None = None
+        self._pts = 0
+
+    def replace_source(self, source: AudioSource) -> AudioSource:
+        old, self.source = self.source, source
+        return old
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = aio_time()
+        if self._start is None:
+            self._start = now
+        else:
+            self._pts += FRAME_SAMPLES
+            wait = self._start + self._pts / SAMPLE_RATE - now
+            if wait > 0:
+                await aio_sleep(wait)
+            elif wait < -_MAX_LAG_SECONDS:
+                self._start = now - self._pts / SAMPLE_RATE
+                self.resyncs += 1
+        pcm = self.source.read(FRAME_SAMPLES)
+        if self.muted:
+            pcm = SILENT_FRAME
+        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
+        frame.planes[0].update(pcm)
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._pts
+        frame.time_base = _TIME_BASE
+        self.frames_sent += 1
+        return frame
