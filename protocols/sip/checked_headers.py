@@ -1,17 +1,32 @@
 """Typed reads of the header fields transactions and dialogs rely on.
 
-Every reader turns a missing or malformed field into ``ParseError``, the one
-remote error type, so that a bad message from the wire never surfaces as a
-``KeyError`` or ``IndexError`` deep inside a machine.
+They go through the message's own accessors, so a message from
+``parse_message`` answers from its cache of checked values, while a plain
+sipmessage message is parsed on the spot. Every reader turns a missing or
+malformed field into ``ParseError``, the one remote error type, so that a bad
+message never surfaces as a ``KeyError`` or ``IndexError`` inside a machine.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 from sipmessage import URI, Address, CSeq, Request, Response, Via
 
 from .errors import ParseError
 
 Message = Request | Response
+T = TypeVar("T")
+
+
+def _read(what: str, reader: Callable[[], T]) -> T:
+    try:
+        return reader()
+    except KeyError:
+        raise ParseError(f"missing {what} header") from None
+    except ValueError as exc:
+        raise ParseError(f"invalid {what} header: {exc}") from None
 
 
 def header(message: Message, name: str) -> str:
@@ -22,15 +37,9 @@ def header(message: Message, name: str) -> str:
 
 
 def top_via(message: Message) -> Via:
-    values = message.headers.getlist("Via")
-    if not values:
-        raise ParseError("missing Via header")
-    try:
-        vias = Via.parse_many(values[0])
-    except ValueError as exc:
-        raise ParseError(f"invalid Via header: {exc}") from None
+    vias = _read("Via", lambda: message.via)
     if not vias:
-        raise ParseError("empty Via header")
+        raise ParseError("missing Via header")
     return vias[0]
 
 
@@ -41,35 +50,33 @@ def top_via_text(message: Message) -> str:
 
 
 def cseq(message: Message) -> CSeq:
-    try:
-        return CSeq.parse(header(message, "CSeq"))
-    except ValueError as exc:
-        raise ParseError(f"invalid CSeq header: {exc}") from None
+    return _read("CSeq", lambda: message.cseq)
 
 
-def address(message: Message, name: str) -> Address:
-    try:
-        return Address.parse(header(message, name))
-    except ValueError as exc:
-        raise ParseError(f"invalid {name} header: {exc}") from None
+def from_address(message: Message) -> Address:
+    return _read("From", lambda: message.from_address)
 
 
-def addresses(message: Message, name: str) -> list[Address]:
-    """Every address of a list header (Contact, Route, Record-Route), in order."""
-    found: list[Address] = []
-    for value in message.headers.getlist(name):
-        try:
-            found.extend(Address.parse_many(value))
-        except ValueError as exc:
-            raise ParseError(f"invalid {name} header: {exc}") from None
-    return found
+def to_address(message: Message) -> Address:
+    return _read("To", lambda: message.to_address)
 
 
-def tag(message: Message, name: str) -> str | None:
-    """The ``tag`` parameter of From or To, or None when it has none."""
-    return address(message, name).parameters.get("tag")
+def contacts(message: Message) -> list[Address]:
+    return _read("Contact", lambda: message.contact)
+
+
+def record_route(message: Message) -> list[Address]:
+    return _read("Record-Route", lambda: message.record_route)
+
+
+def from_tag(message: Message) -> str | None:
+    return from_address(message).parameters.get("tag")
+
+
+def to_tag(message: Message) -> str | None:
+    return to_address(message).parameters.get("tag")
 
 
 def contact_uri(message: Message) -> URI | None:
-    contacts = addresses(message, "Contact")
-    return contacts[0].uri if contacts else None
+    found = contacts(message)
+    return found[0].uri if found else None

@@ -205,7 +205,7 @@ class InviteClientTransaction(_ClientTransaction):
             out.append(Send(message=self._ack))
         elif effect is Effect.PASS_2XX:
             response = self._response()
-            to_tag = checked_headers.tag(response, "To") or ""
+            to_tag = checked_headers.to_tag(response) or ""
             if to_tag in self._to_tags:
                 out.append(RetransmittedResponse(response=response))
             else:

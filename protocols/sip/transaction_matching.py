@@ -45,7 +45,7 @@ def _server_key(request: Request, method: str) -> ServerKey:
     return (
         "",
         str(request.uri),
-        checked_headers.tag(request, "From") or "",
+        checked_headers.from_tag(request) or "",
         checked_headers.header(request, "Call-ID"),
         str(checked_headers.cseq(request).sequence),
         str(via),
