@@ -19,8 +19,8 @@ from pathlib import Path
 from types import TracebackType
 
 from kazoo_actors.lab.config import DEFAULT_MODULES_DIR, KamailioSettings, render_config
-from kazoo_actors.lab.notify_injection import InjectionTimeout, build_request, send_request
-from kazoo_actors.lab.ports import LOOPBACK, pick_free_ports, tcp_port_accepts
+from kazoo_actors.lab.ports import LOOPBACK, pick_free_ports
+from kazoo_actors.lab.readiness import answers_options, websocket_upgrades
 
 _BINARY_CANDIDATES = ("/usr/sbin/kamailio", "/usr/local/sbin/kamailio")
 _POLL_SECONDS = 0.01
@@ -198,8 +198,10 @@ class KamailioServer:
         if process is None:
             return
         if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
+            # The whole group, not just main: a worker still being forked when main
+            # forwards SIGTERM would miss it, and main would wait for that worker.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(self._stop_timeout)
             except subprocess.TimeoutExpired:
@@ -289,25 +291,13 @@ class KamailioServer:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self._start_timeout
-        ws_ready = sip_ready = False
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
                 raise KamailioStartError(self._failure("exited while starting"))
-            ws_ready = ws_ready or tcp_port_accepts(self.ws_port)
-            sip_ready = sip_ready or (ws_ready and self._answers_options())
-            if ws_ready and sip_ready:
+            if websocket_upgrades(self.ws_port) and answers_options(self.sip_port, self.realm):
                 return
             time.sleep(_POLL_SECONDS)
         raise KamailioStartError(self._failure(f"did not answer within {self._start_timeout} s"))
-
-    def _answers_options(self) -> bool:
-        probe = build_request(
-            "OPTIONS", "lab-probe", self.realm, request_uri=f"sip:{LOOPBACK}:{self.sip_port}"
-        )
-        try:
-            return send_request(self.udp_address, probe, timeout=0.2).code == 200
-        except InjectionTimeout:
-            return False
 
     def _failure(self, what: str) -> str:
         tail = "\n".join(self._log_since_launch().splitlines()[-_LOG_TAIL_LINES:])

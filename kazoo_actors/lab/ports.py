@@ -33,11 +33,3 @@ def pick_free_ports(count: int) -> list[int]:
         if len(ports) == count:
             return ports
     raise OSError(f"could not find {count} free TCP+UDP ports on {LOOPBACK}")
-
-
-def tcp_port_accepts(port: int, timeout: float = 0.2) -> bool:
-    try:
-        with socket.create_connection((LOOPBACK, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
