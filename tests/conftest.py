@@ -1,0 +1,41 @@
+"""Fixtures shared across the test tree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+import pytest
+
+from kazoo_actors.lab.config import KamailioSettings
+from kazoo_actors.lab.kamailio import KamailioServer
+
+KamailioFactory = Callable[..., KamailioServer]
+
+
+@pytest.fixture
+def kamailio_factory(request: pytest.FixtureRequest) -> Iterator[KamailioFactory]:
+    """Starts lab Kamailios with custom settings, e.g. ``kamailio_factory(min_expires=60)``.
+
+    Every server started here is stopped (and its run directory removed) after the test;
+    a failing test shows each server's log tail in its report.
+    """
+    servers: list[KamailioServer] = []
+
+    def start(settings: KamailioSettings | None = None, **changes: Any) -> KamailioServer:
+        server = KamailioServer(attrs.evolve(settings or KamailioSettings(), **changes))
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for index, server in enumerate(servers):
+        request.node.add_report_section("teardown", f"kamailio {index} log", server.log_tail(80))
+        server.close()
+
+
+@pytest.fixture
+def kamailio(kamailio_factory: KamailioFactory) -> KamailioServer:
+    """A started lab Kamailio with default settings (about 50 ms to start)."""
+    return kamailio_factory()
