@@ -37,6 +37,15 @@ _PARAM_VALUE = rf"{QUOTED}|[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
 
 TOKEN_RE = re.compile(TOKEN)
 _PARAM_RE = re.compile(rf"{WS};{WS}({TOKEN})(?:{WS}={WS}({_PARAM_VALUE}))?")
+# The common shape, no whitespace and no quotes, is split without a regex loop.
+_PLAIN_PARAMS_RE = re.compile(rf"(?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)*")
+# A SIP URI without escapes, password or headers: built directly, the same
+# URI that sipmessage's URI.parse returns for it.
+_PLAIN_URI_CHARS = r"[A-Za-z0-9\-_.!~*'+]+"
+_PLAIN_SIP_URI_RE = re.compile(
+    rf"(?:(?P<user>{_PLAIN_URI_CHARS})@)?(?P<host>{sipgrammar.HOST})(?::(?P<port>[0-9]{{1,5}}))?"
+    rf"(?P<params>(?:;{_PLAIN_URI_CHARS}(?:={_PLAIN_URI_CHARS})?)*)"
+)
 _QUOTED_NAME_RE = re.compile(rf"({QUOTED}){WS}<")
 _TOKEN_NAME_RE = re.compile(rf"((?:{TOKEN}(?:[ \t]+{TOKEN})*)?){WS}<")
 _ADDR_SPEC_RE = re.compile(r"[^;\s]+")
@@ -116,6 +125,15 @@ def parse_params(text: str, pos: int = 0) -> Parameters:
     data: dict[str, str | None] = {}
     seen: set[str] = set()
     end = len(text)
+    if pos < end and _PLAIN_PARAMS_RE.fullmatch(text, pos) is not None:
+        for part in text[pos + 1 :].split(";"):
+            name, equals, value = part.partition("=")
+            lowered = name.lower()
+            if lowered in seen:
+                raise fail("duplicate parameter", name)
+            seen.add(lowered)
+            data[name] = value if equals else None
+        return Parameters(**data)
     while pos < end:
         match = _PARAM_RE.match(text, pos)
         if match is None:
@@ -137,6 +155,20 @@ def parse_uri(text: str, *, allow_headers: bool) -> URI:
     colon = text.find(":")
     scheme = text[:colon].lower() if colon > 0 else ""
     if scheme in ("sip", "sips"):
+        plain = _PLAIN_SIP_URI_RE.fullmatch(text, colon + 1)
+        if plain is not None:
+            port_text = plain.group("port")
+            port = int(port_text) if port_text else None
+            if port is not None and port > 65535:
+                raise fail("URI port", text)
+            params = plain.group("params")
+            return URI(
+                scheme=scheme,
+                host=plain.group("host"),
+                user=plain.group("user"),
+                port=port,
+                parameters=parse_params(params) if params else Parameters(),
+            )
         rest = text[colon + 1 :]
         # '?' may appear in the user part; headers start after the host.
         at = rest.rfind("@")
