@@ -1,0 +1,90 @@
+"""The asyncio bridge: results, errors and cancellation cross it; feeds stay bounded."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import trio
+
+from media.bridge import TaskScope, TrioFeed, aio_create_task, aio_sleep, get_bridge
+
+
+async def test_results_and_exceptions_cross_the_bridge() -> None:
+    bridge = get_bridge()
+
+    async def on_loop(x: int) -> tuple[int, str]:
+        return x * 2, threading.current_thread().name
+
+    async def fails() -> None:
+        raise KeyError("from asyncio")
+
+    assert await bridge.run(on_loop, 21) == (42, "media-bridge")
+    with pytest.raises(KeyError, match="from asyncio"):
+        await bridge.run(fails)
+
+
+async def test_cancelling_the_trio_caller_cancels_the_asyncio_side() -> None:
+    bridge = get_bridge()
+    cancelled = threading.Event()
+    finished = threading.Event()
+
+    async def slow() -> None:
+        try:
+            await aio_sleep(10)
+            finished.set()
+        except BaseException:
+            cancelled.set()
+            raise
+
+    with trio.move_on_after(0.1) as scope:
+        await bridge.run(slow)
+    assert scope.cancelled_caught
+    # The caller only returned once the asyncio task had unwound.
+    assert cancelled.is_set()
+    assert not finished.is_set()
+
+
+async def test_a_coroutine_that_finishes_despite_cancel_still_returns() -> None:
+    bridge = get_bridge()
+
+    async def stubborn() -> str:
+        try:
+            await aio_sleep(10)
+        except BaseException:
+            return "cleaned up"
+        return "slept"
+
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        assert await bridge.run(stubborn) == "cleaned up"
+
+
+async def test_task_scope_adopts_and_cancels_spawned_tasks() -> None:
+    bridge = get_bridge()
+    scope = TaskScope("test")
+
+    async def spawn() -> None:
+        for i in range(3):
+            aio_create_task(aio_sleep(30), name=f"orphan-{i}")
+
+    await bridge.run(spawn, scope=scope)
+    assert scope.live_tasks() == 3
+    await bridge.run(scope.aclose)
+    assert scope.live_tasks() == 0
+
+
+async def test_feed_is_bounded_and_counts_drops() -> None:
+    feed: TrioFeed[int] = TrioFeed(4)
+    bridge = get_bridge()
+
+    async def produce() -> None:
+        for i in range(10):
+            feed.put(i)
+        feed.close()
+
+    await bridge.run(produce)
+    got = [value async for value in feed.receive_channel]
+    assert got == [0, 1, 2, 3]
+    assert feed.dropped == 6
+    assert feed.delivered == 4
