@@ -131,16 +131,18 @@ class WsUser:
         cseq: int,
         headers: Sequence[str] = (),
         body: str = "",
+        branch: str | None = None,
     ) -> str:
+        branch = branch or f"z9hG4bK{secrets.token_hex(8)}"
         lines = [
             f"{method} {uri} SIP/2.0",
-            f"Via: SIP/2.0/WS {self.via_host};branch=z9hG4bK{secrets.token_hex(8)}",
+            f"Via: SIP/2.0/WS {self.via_host};branch={branch}",
             "Max-Forwards: 70",
             f"From: <{self.aor}>;tag={from_tag}",
             f"To: {to}",
             f"Call-ID: {call_id}",
             f"CSeq: {cseq} {method}",
-            f"Contact: {self.contact}",
+            *([f"Contact: {self.contact}"] if method not in ("CANCEL", "ACK") else []),
             *headers,
             f"Content-Length: {len(body.encode())}",
         ]
@@ -263,6 +265,16 @@ async def test_options_keepalive_over_websocket_is_answered(kamailio: KamailioSe
         assert (await alice.receive_final()).code == 200
 
 
+async def test_crlf_keepalive_over_websocket_gets_a_crlf_pong(kamailio: KamailioServer) -> None:
+    """RFC 5626 s.4.4.1 double-CRLF ping: Kamailio answers a single CRLF in the same frame type."""
+    async with ws_user(kamailio, "alice") as alice:
+        for ping in ("\r\n\r\n", b"\r\n\r\n"):
+            await alice.ws.send_message(ping)
+            with trio.fail_after(RECEIVE_SECONDS):
+                pong = await alice.ws.get_message()
+            assert pong == ping[:2]
+
+
 async def test_invite_and_in_dialog_requests_flow_between_websocket_users(
     kamailio: KamailioServer,
 ) -> None:
@@ -331,6 +343,53 @@ async def test_invite_and_in_dialog_requests_flow_between_websocket_users(
         assert received_bye.method == "BYE"
         await alice.send(alice.response(received_bye, 200, "OK", a_tag))
         assert (await bob.receive_final()).code == 200
+
+
+async def test_cancel_reaches_the_callee_and_both_sides_end_the_transaction(
+    kamailio: KamailioServer,
+) -> None:
+    async with (
+        registered_user(kamailio, "alice") as alice,
+        registered_user(kamailio, "bob") as bob,
+    ):
+        call_id, a_tag, b_tag = secrets.token_hex(8), secrets.token_hex(4), secrets.token_hex(4)
+        branch = f"z9hG4bK{secrets.token_hex(8)}"
+
+        def to_bob(method: str, cseq: int, headers: Sequence[str] = ()) -> str:
+            return alice.request(
+                method, bob.aor, to=f"<{bob.aor}>", call_id=call_id, from_tag=a_tag, cseq=cseq,
+                headers=headers, branch=branch,
+            )  # fmt: skip
+
+        await alice.send(to_bob("INVITE", 1))
+        challenge = await alice.receive_final()
+        assert challenge.code == 407
+        answer = digest_answer(
+            challenge.header("Proxy-Authenticate"), "INVITE", bob.aor, "alice", kamailio.password
+        )
+        branch = f"z9hG4bK{secrets.token_hex(8)}"
+        await alice.send(to_bob("INVITE", 2, [f"Proxy-Authorization: {answer}"]))
+        incoming = await bob.receive()
+        assert incoming.method == "INVITE"
+        await bob.send(bob.response(incoming, 180, "Ringing", b_tag))
+        ringing = await alice.receive()
+        while ringing.code == 100:
+            ringing = await alice.receive()
+        assert ringing.code == 180
+
+        await alice.send(to_bob("CANCEL", 2))
+        cancel = await bob.receive()
+        assert cancel.method == "CANCEL" and cancel.header("Call-ID") == call_id
+        await bob.send(bob.response(cancel, 200, "OK", b_tag))
+        await bob.send(bob.response(incoming, 487, "Request Terminated", b_tag))
+
+        answers: set[tuple[int, str]] = set()
+        while len(answers) < 2:
+            response = await alice.receive()
+            answers.add((response.code, response.header("CSeq")))
+        assert answers == {(200, "2 CANCEL"), (487, "2 INVITE")}
+        ack = await bob.receive()
+        assert ack.method == "ACK" and ack.header("CSeq") == "2 ACK"
 
 
 async def test_injected_notify_reaches_the_websocket_client_and_its_answer_returns(
