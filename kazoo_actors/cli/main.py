@@ -7,10 +7,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from kazoo_actors import __version__
-from kazoo_actors.cli import lab
+from kazoo_actors.cli import demo, lab
 
 # Each sub-command module exposes add_parser(subparsers) and sets a handler default.
-COMMAND_MODULES = (lab,)
+COMMAND_MODULES = (lab, demo)
 
 Handler = Callable[[argparse.Namespace], int]
 
