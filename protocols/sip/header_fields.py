@@ -87,6 +87,10 @@ def _address(text: str) -> object:
     return syntax.parse_address(text)
 
 
+def _credentials(text: str) -> object:
+    return [syntax.parse_credentials(text)]
+
+
 FIELDS: dict[str, FieldSpec] = {
     spec.name.lower(): spec
     for spec in (
@@ -109,8 +113,9 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("Subscription-State", "single", syntax.parse_subscription_state),
         FieldSpec("WWW-Authenticate", "multi", syntax.parse_challenges),
         FieldSpec("Proxy-Authenticate", "multi", syntax.parse_challenges),
-        FieldSpec("Authorization", "multi", syntax.parse_credentials),
-        FieldSpec("Proxy-Authorization", "multi", syntax.parse_credentials),
+        FieldSpec("Authorization", "multi", _credentials),
+        FieldSpec("Proxy-Authorization", "multi", _credentials),
+        FieldSpec("Date", "single", syntax.parse_date),
     )
 }
 

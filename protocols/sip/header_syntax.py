@@ -68,6 +68,12 @@ _AUTH_SCHEME_RE = re.compile(rf"({TOKEN})(?:[ \t]+|$)")
 _AUTH_PARAM_RE = re.compile(rf"({TOKEN}){WS}={WS}({QUOTED}|{TOKEN})")
 _COMMA_RE = re.compile(rf"{WS},{WS}")
 _NEXT_CHALLENGE_RE = re.compile(rf"{TOKEN}[ \t]+{TOKEN}{WS}=")
+# rfc1123-date, and only in GMT (RFC 3261 section 20.17).
+_DATE_RE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} "
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} "
+    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60) GMT"
+)
 _QUOTED_PAIR_RE = re.compile(r"\\([\s\S])")
 
 MAX_UINT32 = 2**32 - 1
@@ -275,6 +281,12 @@ def parse_uint(text: str, what: str, maximum: int = MAX_UINT32) -> int:
 def parse_call_id(text: str) -> str:
     if _CALL_ID_RE.fullmatch(text) is None:
         raise fail("Call-ID", text)
+    return text
+
+
+def parse_date(text: str) -> str:
+    if _DATE_RE.fullmatch(text) is None:
+        raise fail("Date", text)
     return text
 
 
