@@ -223,6 +223,7 @@ class KamailioServer:
         _live_servers.discard(self)
         if self._owns_run_dir and self._run_dir is not None:
             shutil.rmtree(self._run_dir, ignore_errors=True)
+            self._run_dir = None
 
     def detach(self) -> int:
         """Forget a detached process without stopping it; its pid."""

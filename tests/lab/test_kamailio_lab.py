@@ -25,7 +25,12 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
 from kazoo_actors.lab.kamailio import KamailioServer
-from kazoo_actors.lab.notify_injection import build_request, inject_notify, send_request
+from kazoo_actors.lab.notify_injection import (
+    VIA_PLACEHOLDER,
+    build_request,
+    inject_notify,
+    send_request,
+)
 
 pytestmark = pytest.mark.kamailio
 
@@ -249,6 +254,42 @@ async def test_expiry_below_the_configured_minimum_gets_423(
         _, final = await alice.register(server.password, expires=30)
     assert final is not None and final.code == 423
     assert final.header("Min-Expires") == "120"
+
+
+def _register_over(transport: str, server: KamailioServer, user: str) -> tuple[int, int, str]:
+    """(challenge code, final code, final Contact) for a REGISTER with digest over UDP or TCP."""
+    uri = f"sip:{user}@{server.realm}"
+
+    def exchange(request: bytes) -> SipText:
+        if transport == "udp":
+            return SipText.parse(send_request(server.udp_address, request).raw.decode())
+        with socket.create_connection(server.udp_address, timeout=RECEIVE_SECONDS) as stream:
+            local = "{}:{}".format(*stream.getsockname())
+            stream.sendall(request.replace(VIA_PLACEHOLDER.encode(), local.encode()))
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = stream.recv(65536)
+                assert chunk, "connection closed before a response"
+                data += chunk
+        return SipText.parse(data.decode())
+
+    def register(headers: list[tuple[str, str]]) -> bytes:
+        request = build_request("REGISTER", user, server.realm, headers=headers, from_user=user)
+        return request.replace(b"SIP/2.0/UDP", f"SIP/2.0/{transport.upper()}".encode())
+
+    challenge = exchange(register([("Expires", "60")]))
+    answer = digest_answer(
+        challenge.header("WWW-Authenticate"), "REGISTER", uri, user, server.password
+    )
+    final = exchange(register([("Expires", "60"), ("Authorization", answer)]))
+    return challenge.code, final.code, final.header("Contact")
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_register_over_udp_and_tcp(kamailio: KamailioServer, transport: str) -> None:
+    codes = await trio.to_thread.run_sync(lambda: _register_over(transport, kamailio, "dave"))
+    assert codes[:2] == (401, 200)
+    assert "sip:dave@127.0.0.1:" in codes[2]
 
 
 async def test_options_keepalive_over_websocket_is_answered(kamailio: KamailioServer) -> None:
