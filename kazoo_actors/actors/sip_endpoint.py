@@ -1,0 +1,164 @@
+"""One account's transaction layer: requests out in client transactions, requests in routed.
+
+Synchronous, like the machines it holds: the account actor feeds it messages
+and fired timers and performs what it returns. Every request a usage sends
+runs in a client transaction (RFC 3261 s.17.1); every request from the server
+gets a server transaction, so a retransmission is answered from it and never
+reaches a usage twice. Timer names are prefixed with the transaction's number
+so that one account-wide timer table serves them all.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+import attrs
+from sipmessage import Request, Response
+
+from protocols.sip.actions import CancelTimer, Send, StartTimer
+from protocols.sip.transaction import (
+    ClientTransaction,
+    Output,
+    RequestReceived,
+    ResponseReceived,
+    ServerTransaction,
+    Terminated,
+    TimedOut,
+    TransactionTable,
+    TransportFailed,
+    create_client_transaction,
+    create_server_transaction,
+)
+
+log = logging.getLogger("kazoo_actors.sip_endpoint")
+
+Action = Send | StartTimer | CancelTimer
+
+
+@attrs.frozen(kw_only=True)
+class FinalResponse:
+    """The final response to a request a usage sent."""
+
+    request: Request
+    response: Response
+
+
+@attrs.frozen(kw_only=True)
+class RequestFailed:
+    """No final response: the transaction timed out (408) or the transport failed (503)."""
+
+    request: Request
+    code: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class IncomingRequest:
+    """A new request from the server; answer it with ``SipEndpoint.respond``."""
+
+    request: Request
+
+
+EndpointOutput = Action | FinalResponse | RequestFailed | IncomingRequest
+
+
+class SipEndpoint:
+    __slots__ = ("_account", "_numbers", "_servers_by_request", "_table", "_timers")
+
+    def __init__(self, *, account: str) -> None:
+        self._account = account
+        self._table = TransactionTable()
+        self._numbers = itertools.count(1)
+        # timer prefix -> transaction, and the transaction's prefix by identity
+        self._timers: dict[str, ClientTransaction | ServerTransaction] = {}
+        self._servers_by_request: dict[int, ServerTransaction] = {}
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def send_request(self, request: Request) -> list[EndpointOutput]:
+        """Start a client transaction for ``request`` (over a reliable transport)."""
+        tx = create_client_transaction(request, reliable=True)
+        self._table.add_client(tx)
+        return self._perform(tx, self._register_timers(tx), tx.start())
+
+    def receive(self, message: Request | Response) -> list[EndpointOutput]:
+        """Route one message from the wire; ParseError when headers we must read are bad."""
+        if isinstance(message, Response):
+            client = self._table.match_response(message)
+            if client is None:
+                return []  # a stray or late response: RFC 3261 s.18.1.2 drops it
+            return self._perform(client, self._prefix_of(client), client.receive_response(message))
+        server = self._table.match_request(message)
+        if server is not None:
+            return self._perform(server, self._prefix_of(server), server.receive_request(message))
+        if message.method == "ACK":
+            return []  # an ACK for a 2xx we never sent: no dialogs here yet
+        new = create_server_transaction(message, reliable=True)
+        self._table.add_server(new)
+        self._servers_by_request[id(message)] = new
+        return self._perform(new, self._register_timers(new), new.start())
+
+    def respond(self, request: Request, response: Response) -> list[EndpointOutput]:
+        server = self._servers_by_request.pop(id(request), None)
+        if server is None or server.terminated:
+            return []
+        return self._perform(server, self._prefix_of(server), server.respond(response))
+
+    def timer_fired(self, name: str) -> list[EndpointOutput]:
+        prefix, _, timer = name.partition("/")
+        tx = self._timers.get(prefix)
+        if tx is None or timer not in tx.running_timers:
+            return []
+        return self._perform(tx, prefix, tx.timer_fired(timer))
+
+    def transport_lost(self) -> list[EndpointOutput]:
+        """The connection is gone: every open transaction fails now (503 for clients)."""
+        out: list[EndpointOutput] = []
+        for prefix, tx in list(self._timers.items()):
+            if not tx.terminated:
+                out.extend(self._perform(tx, prefix, tx.transport_error()))
+            self._forget(tx, prefix)
+        self._servers_by_request.clear()
+        return [o for o in out if not isinstance(o, Send)]
+
+    def _register_timers(self, tx: ClientTransaction | ServerTransaction) -> str:
+        prefix = f"t{next(self._numbers)}"
+        self._timers[prefix] = tx
+        return prefix
+
+    def _prefix_of(self, tx: ClientTransaction | ServerTransaction) -> str:
+        for prefix, known in self._timers.items():
+            if known is tx:
+                return prefix
+        return self._register_timers(tx)
+
+    def _forget(self, tx: ClientTransaction | ServerTransaction, prefix: str) -> None:
+        self._table.remove(tx)
+        self._timers.pop(prefix, None)
+
+    def _perform(
+        self, tx: ClientTransaction | ServerTransaction, prefix: str, outputs: list[Output]
+    ) -> list[EndpointOutput]:
+        out: list[EndpointOutput] = []
+        for item in outputs:
+            if isinstance(item, Send):
+                out.append(item)
+            elif isinstance(item, StartTimer):
+                out.append(StartTimer(name=f"{prefix}/{item.name}", seconds=item.seconds))
+            elif isinstance(item, CancelTimer):
+                out.append(CancelTimer(name=f"{prefix}/{item.name}"))
+            elif isinstance(item, ResponseReceived):
+                if item.response.code >= 200:
+                    out.append(FinalResponse(request=tx.request, response=item.response))
+            elif isinstance(item, TimedOut):
+                out.append(RequestFailed(request=tx.request, code=408, reason="timed out"))
+            elif isinstance(item, TransportFailed):
+                out.append(RequestFailed(request=tx.request, code=503, reason="transport failed"))
+            elif isinstance(item, RequestReceived):
+                out.append(IncomingRequest(request=item.request))
+            elif isinstance(item, Terminated):
+                self._forget(tx, prefix)
+                self._servers_by_request.pop(id(tx.request), None)
+        return out
