@@ -1,0 +1,96 @@
+"""``Account``: what ``engine.register`` returns, the program's handle on one registration.
+
+The methods mirror kazoo.js (``logout``, ``reconnect``, ``startAutoReconnect``,
+``stopAutoReconnect``, ``monitorConnectivity``) in snake case. Sync methods
+only post a command to the account actor and return at once; ``logout`` is
+async because it waits for the registrar to confirm (bounded by the actor).
+Events come through the ``on_*`` callbacks of ``RegisterParams`` and through
+``events()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import trio
+
+from kazoo_actors.actors.account import (
+    AccountActor,
+    AccountState,
+    AccountStatistics,
+    Command,
+    Logout,
+    Reconnect,
+    SetAutoReconnect,
+    SetMonitorConnectivity,
+)
+from kazoo_actors.event_feed import EventFeed
+from kazoo_actors.events import AccountEvent
+from kazoo_actors.params import RegisterParams
+
+
+class Account:
+    __slots__ = ("_actor", "_feed", "_forget", "id")
+
+    def __init__(
+        self,
+        actor: AccountActor,
+        feed: EventFeed,
+        *,
+        id: str,
+        forget: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self._actor = actor
+        self._feed = feed
+        self._forget = forget
+        self.id = id
+
+    def __repr__(self) -> str:
+        return f"<Account {self.id} {self.state.value}>"
+
+    @property
+    def params(self) -> RegisterParams:
+        return self._actor.params
+
+    @property
+    def state(self) -> AccountState:
+        return self._actor.state
+
+    @property
+    def registered(self) -> bool:
+        return self._actor.state is AccountState.REGISTERED
+
+    def events(self) -> AsyncIterator[AccountEvent]:
+        """Every event from now on (and the recent ones not yet read); ends after logout."""
+        return self._feed.__aiter__()
+
+    async def logout(self) -> None:
+        """Unregister (Expires: 0), close the connection and stop the account."""
+        if not self._actor.finished:
+            done = trio.Event()
+            self._post(Logout(done))
+            await done.wait()
+        await self._forget(self.id)
+
+    def reconnect(self) -> None:
+        """Drop the connection (if any) and try again now, with ``reconnecting_notification``."""
+        self._post(Reconnect())
+
+    def start_auto_reconnect(self) -> None:
+        self._post(SetAutoReconnect(True))
+
+    def stop_auto_reconnect(self) -> None:
+        self._post(SetAutoReconnect(False))
+
+    def monitor_connectivity(self, enabled: bool) -> None:
+        self._post(SetMonitorConnectivity(enabled))
+
+    def statistics(self) -> AccountStatistics:
+        return self._actor.statistics()
+
+    def _post(self, command: Command) -> None:
+        self._actor.mailbox.put_nowait(command)
+
+    def _replace_actor(self, actor: AccountActor) -> None:
+        """After a crash the supervisor starts a fresh actor; the handle follows it."""
+        self._actor = actor

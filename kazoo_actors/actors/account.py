@@ -1,0 +1,551 @@
+"""The account actor: one task that keeps one account registered, reconnects it, reports.
+
+Why one task per account, holding its transport, registration and transaction
+roles as objects rather than as tasks of their own: the engine must keep
+10,000 accounts registered in at most 20 KB each, and on these machines a Trio
+task costs about 1.8 KB and a memory channel about 1.9 KB. So the actor waits
+in exactly one place (``_wait``): its socket, with a deadline at the earliest
+of its timers, interruptible by its ``Mailbox`` (commands from ``Account``
+and from the engine's connectivity monitor).
+
+Lifecycle (the seed's rules): connect and register; when the connection is
+lost or cannot be made, ask the reconnect policy for the next delay, announce
+each attempt with ``reconnecting_notification``, stop as soon as one succeeds;
+refused credentials, 403 and a replaced registration end the series until the
+program calls ``reconnect()``. A connection attempt (connect, upgrade and the
+first REGISTER outcome) holds a slot of the engine-wide limiter, which bounds
+attempts in flight so that a restarted server is not stampeded.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import random
+from typing import Any
+
+import attrs
+import trio
+from sipmessage import Request, Response
+
+from kazoo_actors import events
+from kazoo_actors.actors.mailbox import Mailbox
+from kazoo_actors.actors.registration import Outcome, RegistrationResult, RegistrationRole
+from kazoo_actors.actors.server_requests import answer_request
+from kazoo_actors.actors.sip_endpoint import (
+    FinalResponse,
+    IncomingRequest,
+    RequestFailed,
+    SipEndpoint,
+)
+from kazoo_actors.actors.transport import (
+    SipTransport,
+    TransportError,
+    TransportStatistics,
+    connect,
+)
+from kazoo_actors.attempt_gate import AttemptGate
+from kazoo_actors.callbacks import invoke_callback
+from kazoo_actors.event_feed import EventFeed
+from kazoo_actors.params import RegisterParams
+from kazoo_actors.reconnect_policy import ReconnectPolicy
+from protocols.sip.actions import CancelTimer, Send, StartTimer
+from protocols.sip.errors import LocalProtocolError, ParseError
+
+log = logging.getLogger("kazoo_actors.account")
+
+LOGOUT_TIMEOUT = 5.0
+"""Seconds a logout waits for the registrar to confirm Expires: 0."""
+
+
+class AccountState(enum.StrEnum):
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    REGISTERED = "registered"
+    WAITING = "waiting to reconnect"
+    DOWN = "down"
+    LOGGED_OUT = "logged out"
+
+
+class SessionEnd(enum.Enum):
+    UNREACHABLE = "unreachable"
+    LOST = "lost"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    REJECTED = "rejected"
+    REPLACED = "replaced"
+    OFFLINE = "offline"
+    RECONNECT = "reconnect requested"
+    LOGGED_OUT = "logged out"
+
+
+# -- commands the mailbox carries -------------------------------------------------
+
+
+@attrs.frozen
+class Logout:
+    done: trio.Event
+
+
+@attrs.frozen
+class Reconnect:
+    pass
+
+
+@attrs.frozen
+class SetAutoReconnect:
+    enabled: bool
+
+
+@attrs.frozen
+class SetMonitorConnectivity:
+    enabled: bool
+
+
+@attrs.frozen
+class ConnectivityChanged:
+    online: bool
+
+
+_RESUMABLE = frozenset(
+    (SessionEnd.LOST, SessionEnd.UNREACHABLE, SessionEnd.REJECTED, SessionEnd.OFFLINE)
+)
+"""Ends after which auto-reconnect (or the network's return) may bring the account back."""
+
+Command = Logout | Reconnect | SetAutoReconnect | SetMonitorConnectivity | ConnectivityChanged
+
+
+@attrs.define(kw_only=True)
+class AccountStatistics:
+    state: str
+    registrations: int
+    reconnect_attempts: int
+    connect_failures: int
+    malformed_dropped: int
+    messages_sent: int
+    messages_received: int
+    open_transactions: int
+    running_timers: int
+    dropped_events: int
+
+
+class AccountActor:
+    __slots__ = (
+        "_auto_reconnect",
+        "_end",
+        "_endpoint",
+        "_explicit",
+        "_feed",
+        "_gate",
+        "_logouts",
+        "_online",
+        "_policy",
+        "_registration",
+        "_resumable",
+        "_rng",
+        "_series_reported",
+        "_stats",
+        "_timers",
+        "_transport",
+        "attempt",
+        "connect_failures",
+        "connect_timeout",
+        "finished",
+        "mailbox",
+        "monitor_connectivity",
+        "name",
+        "params",
+        "pong_timeout",
+        "reconnect_attempts",
+        "registrations",
+        "state",
+    )
+
+    def __init__(
+        self,
+        params: RegisterParams,
+        *,
+        name: str,
+        feed: EventFeed,
+        gate: AttemptGate,
+        policy: ReconnectPolicy,
+        connect_timeout: float = 10.0,
+        pong_timeout: float = 10.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.params = params
+        self.name = name
+        self.mailbox: Mailbox[Command] = Mailbox()
+        self.state = AccountState.IDLE
+        self.attempt = 0
+        self.registrations = 0
+        self.reconnect_attempts = 0
+        self.connect_failures = 0
+        self.connect_timeout = connect_timeout
+        self.pong_timeout = pong_timeout
+        self.monitor_connectivity = params.monitor_connectivity
+        self.finished = False
+        self._feed = feed
+        self._gate = gate
+        self._policy = policy
+        self._rng = rng or random.Random()
+        self._auto_reconnect = policy.auto_enabled
+        self._explicit = False
+        self._online = True
+        self._registration = RegistrationRole(params, rng=rng)
+        self._endpoint = SipEndpoint(account=name)
+        self._transport: SipTransport | None = None
+        self._timers: dict[str, float] = {}
+        self._end: SessionEnd | None = None
+        self._logouts: list[trio.Event] = []
+        self._series_reported = False
+        self._resumable = False
+        self._stats = TransportStatistics()
+
+    @property
+    def logged_out(self) -> bool:
+        return self.state is AccountState.LOGGED_OUT
+
+    # -- the task ---------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started(self)
+        try:
+            await self._lifecycle()
+        finally:
+            self.finished = True
+            await self._close_transport()
+            for done in self._logouts:
+                done.set()
+            self._feed.close()
+
+    async def _lifecycle(self) -> None:
+        while True:
+            if self.state is AccountState.DOWN:
+                if await self._wait_commands(math.inf):
+                    return
+                continue
+            end = await self._session()
+            if end is SessionEnd.LOGGED_OUT or self.logged_out:
+                return
+            await self._after_session(end)
+            if self.logged_out:
+                return
+
+    async def _after_session(self, end: SessionEnd) -> None:
+        """Report how the session ended, then wait for the next attempt or go down."""
+        if end is SessionEnd.RECONNECT:
+            await self._announce_attempt()
+            return
+        if end is SessionEnd.UNAUTHORIZED:
+            await self._emit(events.error("unauthorized", code=401, account=self.name))
+        elif end is SessionEnd.FORBIDDEN:
+            await self._emit(events.error("forbidden", code=403, account=self.name))
+        elif not self._series_reported and end is SessionEnd.LOST:
+            await self._emit(events.error("disconnected", account=self.name))
+        elif not self._series_reported and end in (SessionEnd.UNREACHABLE, SessionEnd.REJECTED):
+            await self._emit(events.error("server_not_reachable", account=self.name))
+        self._series_reported = True
+        self._resumable = end in _RESUMABLE
+        retryable = end in (SessionEnd.LOST, SessionEnd.UNREACHABLE, SessionEnd.REJECTED)
+        if not retryable or not self._auto_reconnect or not self._online:
+            self.state = AccountState.DOWN
+            return
+        if not self._policy.allows_another(self.attempt, explicitly_started=self._explicit):
+            log.info("account %s: reconnect attempts exhausted", self.name)
+            self.state = AccountState.DOWN
+            return
+        delay = self._policy.delay_before(self.attempt + 1, self._rng)
+        self.state = AccountState.WAITING
+        if await self._wait_commands(trio.current_time() + delay):
+            return
+        if self.state is AccountState.WAITING:
+            await self._announce_attempt()
+
+    async def _announce_attempt(self) -> None:
+        self.attempt += 1
+        self.reconnect_attempts += 1
+        self.state = AccountState.IDLE
+        await self._emit(
+            events.notification(
+                "reconnecting_notification", account=self.name, attempt=self.attempt
+            )
+        )
+
+    async def _wait_commands(self, deadline: float) -> bool:
+        """Sleep until ``deadline`` or until a command changes the state; True when logged out."""
+        state = self.state
+        while self.state is state and trio.current_time() < deadline:
+            with self.mailbox.interruptible(deadline):
+                await trio.sleep_forever()
+            for command in self.mailbox.take_all():
+                await self._command(command)
+            if self.state is AccountState.LOGGED_OUT:
+                return True
+        return False
+
+    # -- one connection -----------------------------------------------------------
+
+    async def _session(self) -> SessionEnd:
+        self.state = AccountState.CONNECTING
+        self._end = None
+        try:
+            # The slot covers connect, upgrade and the first REGISTER's outcome.
+            async with self._gate.slot(self):
+                transport = await self._connect()
+                if transport is None:
+                    self.connect_failures += 1
+                    return self._end or SessionEnd.UNREACHABLE
+                self._transport = transport
+                await self._perform_registration(self._registration.register(trio.current_time()))
+                while self._end is None and self.state is AccountState.CONNECTING:
+                    await self._wait(transport)
+            while self._end is None:
+                await self._wait(transport)
+            return self._end
+        finally:
+            await self._close_transport()
+
+    async def _connect(self) -> SipTransport | None:
+        assert self.params.ws_url is not None  # the engine refuses accounts without one
+        deadline = trio.current_time() + self.connect_timeout
+        transport: SipTransport | None = None
+        while transport is None and trio.current_time() < deadline and self._end is None:
+            with self.mailbox.interruptible(deadline):
+                try:
+                    transport = await connect(
+                        self.params.ws_url,
+                        account=self.name,
+                        verify_tls=self.params.verify_tls,
+                        keepalive_interval=self.params.keepalive_interval,
+                        pong_timeout=self.pong_timeout,
+                        stats=self._stats,
+                    )
+                except TransportError as exc:
+                    log.info("account %s: %s", self.name, exc)
+                    return None
+            for command in self.mailbox.take_all():
+                await self._command(command)
+        if transport is not None and self._end is not None:
+            await transport.aclose()
+            return None
+        return transport
+
+    async def _wait(self, transport: SipTransport) -> None:
+        deadline = min(transport.next_deadline, min(self._timers.values(), default=math.inf))
+        inbound = None
+        with self.mailbox.interruptible(deadline):
+            inbound = await transport.receive()
+        if inbound is not None:
+            for message in inbound.messages:
+                await self._receive(message)
+            if inbound.closed and self._end is None:
+                log.info("account %s: the server closed the connection", self.name)
+                self._lost()
+        now = trio.current_time()
+        for name, due in list(self._timers.items()):
+            if due <= now and self._timers.get(name) == due:
+                del self._timers[name]
+                await self._timer_fired(name, now)
+        if self._end is None:
+            try:
+                alive = await transport.keepalive(now)
+            except TransportError:
+                alive = False
+            if not alive:
+                self._lost()
+        for command in self.mailbox.take_all():
+            await self._command(command)
+
+    def _lost(self) -> None:
+        registered = self.state is AccountState.REGISTERED
+        self._end = SessionEnd.LOST if registered else SessionEnd.UNREACHABLE
+
+    async def _receive(self, message: Request | Response) -> None:
+        try:
+            outputs = self._endpoint.receive(message)
+            await self._perform(outputs)
+        except (ParseError, LocalProtocolError, ValueError) as exc:
+            # Bad data from the server costs one message, never the account.
+            log.warning("account %s: dropped a message it could not handle: %s", self.name, exc)
+
+    async def _timer_fired(self, name: str, now: float) -> None:
+        if name == "logout":
+            self._end = SessionEnd.LOGGED_OUT
+        elif self._registration.owns_timer(name):
+            await self._perform_registration(self._registration.timer_fired(name, now))
+        else:
+            await self._perform(self._endpoint.timer_fired(name))
+
+    async def _perform_registration(
+        self, step: tuple[list[Send | StartTimer | CancelTimer], list[RegistrationResult]]
+    ) -> None:
+        actions, results = step
+        for action in actions:
+            if isinstance(action, Send) and isinstance(action.message, Request):
+                await self._perform(self._endpoint.send_request(action.message))
+            else:
+                await self._perform([action])
+        for result in results:
+            await self._registration_result(result)
+
+    async def _perform(self, outputs: list[Any]) -> None:
+        now = trio.current_time()
+        for item in outputs:
+            if isinstance(item, Send):
+                await self._send(item.message)
+            elif isinstance(item, StartTimer):
+                self._timers[item.name] = now + item.seconds
+            elif isinstance(item, CancelTimer):
+                self._timers.pop(item.name, None)
+            elif isinstance(item, FinalResponse):
+                if item.request.method == "REGISTER":
+                    await self._perform_registration(
+                        self._registration.final_response(item.response, now)
+                    )
+            elif isinstance(item, RequestFailed):
+                if item.request.method == "REGISTER":
+                    await self._perform_registration(
+                        self._registration.request_failed(item.code, item.reason, now)
+                    )
+            elif isinstance(item, IncomingRequest):
+                await self._incoming(item.request)
+
+    async def _send(self, message: Request | Response) -> None:
+        transport = self._transport
+        if transport is None or self._end is not None:
+            return
+        try:
+            await transport.send(message)
+        except TransportError as exc:
+            log.info("account %s: send failed: %s", self.name, exc)
+            self._lost()
+
+    async def _incoming(self, request: Request) -> None:
+        answer = answer_request(request)
+        await self._perform(self._endpoint.respond(request, answer.response))
+        for event in answer.events:
+            await self._emit(self._with_account(event))
+        if answer.replaced and self._end is None:
+            self._end = SessionEnd.REPLACED
+
+    async def _registration_result(self, result: RegistrationResult) -> None:
+        if result.outcome is Outcome.REGISTERED:
+            if self.state is not AccountState.REGISTERED:
+                self.state = AccountState.REGISTERED
+                self.registrations += 1
+                self.attempt = 0
+                self._series_reported = False
+                await self._emit(events.Connected(account=self.name, expires=result.expires or 0))
+        elif result.outcome is Outcome.UNREGISTERED:
+            if self._logouts:
+                self._end = SessionEnd.LOGGED_OUT
+        elif self._end is None:
+            log.info(
+                "account %s: registration failed: %s %s", self.name, result.code, result.reason
+            )
+            was_registered = self.state is AccountState.REGISTERED
+            self._end = {
+                Outcome.UNAUTHORIZED: SessionEnd.UNAUTHORIZED,
+                Outcome.FORBIDDEN: SessionEnd.FORBIDDEN,
+            }.get(result.outcome, SessionEnd.LOST if was_registered else SessionEnd.REJECTED)
+
+    # -- commands -----------------------------------------------------------------
+
+    async def _command(self, command: Command) -> None:
+        if isinstance(command, Logout):
+            await self._logout(command.done)
+        elif isinstance(command, Reconnect):
+            if self.state in (AccountState.CONNECTING, AccountState.REGISTERED):
+                self._end = self._end or SessionEnd.RECONNECT
+            elif self.state in (AccountState.DOWN, AccountState.WAITING):
+                self._series_reported = False
+                await self._announce_attempt()
+        elif isinstance(command, SetAutoReconnect):
+            self._auto_reconnect = command.enabled
+            self._explicit = command.enabled
+            if not command.enabled and self.state is AccountState.WAITING:
+                self.state = AccountState.DOWN
+            elif command.enabled and self.state is AccountState.DOWN and self._resumable:
+                await self._announce_attempt()
+        elif isinstance(command, SetMonitorConnectivity):
+            self.monitor_connectivity = command.enabled
+            if not command.enabled:
+                self._online = True
+        elif isinstance(command, ConnectivityChanged):
+            await self._connectivity(command.online)
+
+    async def _connectivity(self, online: bool) -> None:
+        if not self.monitor_connectivity or online == self._online:
+            return
+        self._online = online
+        await self._emit(events.connectivity("online" if online else "offline", account=self.name))
+        if not online:
+            if self.state in (AccountState.CONNECTING, AccountState.REGISTERED):
+                self._end = self._end or SessionEnd.OFFLINE
+            elif self.state is AccountState.WAITING:
+                self.state = AccountState.DOWN
+            self._series_reported = True  # offline already told the program
+        elif self.state is AccountState.DOWN and self._auto_reconnect and self._resumable:
+            await self._announce_attempt()
+
+    async def _logout(self, done: trio.Event) -> None:
+        self._logouts.append(done)
+        if self.state is AccountState.LOGGED_OUT:
+            done.set()
+            return
+        if self._transport is not None and self._end is None:
+            self._timers["logout"] = trio.current_time() + LOGOUT_TIMEOUT
+            self.state = AccountState.LOGGED_OUT
+            await self._perform_registration(self._registration.unregister(trio.current_time()))
+        else:
+            self.state = AccountState.LOGGED_OUT
+            self._end = SessionEnd.LOGGED_OUT
+        await self._emit(events.LoggedOut(account=self.name))
+
+    # -- reporting --------------------------------------------------------------------
+
+    def _with_account(self, event: events.AccountEvent) -> events.AccountEvent:
+        return event if event.account else attrs.evolve(event, account=self.name)
+
+    async def _emit(self, event: events.AccountEvent) -> None:
+        self._feed.publish(event)
+        params = self.params
+        if isinstance(event, events.Error):
+            callback, name = params.on_error, "on_error"
+        elif isinstance(event, events.Notification):
+            callback, name = params.on_notified, "on_notified"
+        elif isinstance(event, events.Connected):
+            callback, name = params.on_connected, "on_connected"
+        else:
+            return
+        await invoke_callback(callback, event, account=self.name, name=name)
+
+    async def _close_transport(self) -> None:
+        transport, self._transport = self._transport, None
+        if transport is None:
+            return
+        for name in [n for n in self._timers if n != "logout"]:
+            del self._timers[name]
+        self._endpoint.transport_lost()
+        self._registration.transport_reset(trio.current_time())
+        with trio.CancelScope(shield=True):
+            await transport.aclose()
+        if self.state is AccountState.REGISTERED:
+            self.state = AccountState.IDLE
+
+    def statistics(self) -> AccountStatistics:
+        stats = self._stats
+        return AccountStatistics(
+            state=self.state.value,
+            registrations=self.registrations,
+            reconnect_attempts=self.reconnect_attempts,
+            connect_failures=self.connect_failures,
+            malformed_dropped=stats.malformed_dropped,
+            messages_sent=stats.messages_sent,
+            messages_received=stats.messages_received,
+            open_transactions=len(self._endpoint),
+            running_timers=len(self._timers),
+            dropped_events=self._feed.dropped,
+        )

@@ -1,0 +1,133 @@
+"""The account's registration role: the sans-IO ``Registration`` and what its results mean.
+
+It runs inside the account's task (see ``actors/account.py`` for why there is
+one task per account). It turns the usage's events into the account's
+outcomes, named after the seed's errors: refused credentials are
+``unauthorized`` and end the attempt series (retrying cannot help), 403 is
+``forbidden``, anything that means "the server did not keep us" goes back to
+the reconnect policy.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+
+import attrs
+from sipmessage import Response
+
+from kazoo_actors.params import RegisterParams
+from protocols.sip.actions import CancelTimer, Send, StartTimer
+from protocols.sip.digest import DigestCredentials
+from protocols.sip.registration import Registration
+from protocols.sip.registration_events import (
+    Registered,
+    RegistrationFailed,
+    RegistrationState,
+    Unregistered,
+)
+
+Action = Send | StartTimer | CancelTimer
+
+
+class Outcome(enum.Enum):
+    REGISTERED = "registered"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    REJECTED = "rejected"
+    """Any other failure: the policy may try again later."""
+    UNREGISTERED = "unregistered"
+
+
+@attrs.frozen(kw_only=True)
+class RegistrationResult:
+    outcome: Outcome
+    code: int | None = None
+    reason: str = ""
+    expires: int | None = None
+
+
+TIMER_PREFIX = "reg/"
+
+
+class RegistrationRole:
+    __slots__ = ("usage",)
+
+    def __init__(self, params: RegisterParams, *, rng: random.Random | None = None) -> None:
+        self.usage = Registration(
+            aor=params.aor,
+            credentials=DigestCredentials.from_private_identity(
+                params.private_identity, params.password, params.realm
+            ),
+            registrar=f"sip:{params.realm}",
+            expires=params.expires,
+            secure=(params.ws_url or "").startswith("wss:"),
+            user_agent=params.user_agent,
+            instance_id=params.instance_id,
+            rng=rng,
+        )
+
+    @property
+    def registered(self) -> bool:
+        return self.usage.state is RegistrationState.REGISTERED
+
+    @property
+    def contact(self) -> str:
+        return self.usage.contact
+
+    def register(self, now: float) -> tuple[list[Action], list[RegistrationResult]]:
+        return _split(self.usage.register(now))
+
+    def unregister(self, now: float) -> tuple[list[Action], list[RegistrationResult]]:
+        return _split(self.usage.unregister(now))
+
+    def owns_timer(self, name: str) -> bool:
+        return name.startswith(TIMER_PREFIX)
+
+    def timer_fired(self, name: str, now: float) -> tuple[list[Action], list[RegistrationResult]]:
+        return _split(self.usage.timer_fired(name[len(TIMER_PREFIX) :], now))
+
+    def final_response(
+        self, response: Response, now: float
+    ) -> tuple[list[Action], list[RegistrationResult]]:
+        return _split(self.usage.receive_response(response, now))
+
+    def request_failed(
+        self, code: int, reason: str, now: float
+    ) -> tuple[list[Action], list[RegistrationResult]]:
+        return _split(self.usage.request_failed(reason, now, code=code))
+
+    def transport_reset(self, now: float) -> list[Action]:
+        actions, _ = _split(self.usage.transport_reset(now, new_contact=True))
+        return actions
+
+
+def _split(
+    outputs: list[Send | StartTimer | CancelTimer | Registered | RegistrationFailed | Unregistered],
+) -> tuple[list[Action], list[RegistrationResult]]:
+    actions: list[Action] = []
+    results: list[RegistrationResult] = []
+    for item in outputs:
+        if isinstance(item, StartTimer):
+            actions.append(StartTimer(name=TIMER_PREFIX + item.name, seconds=item.seconds))
+        elif isinstance(item, CancelTimer):
+            actions.append(CancelTimer(name=TIMER_PREFIX + item.name))
+        elif isinstance(item, Send):
+            actions.append(item)
+        elif isinstance(item, Registered):
+            results.append(RegistrationResult(outcome=Outcome.REGISTERED, expires=item.expires))
+        elif isinstance(item, RegistrationFailed):
+            results.append(_failure(item))
+        else:
+            results.append(RegistrationResult(outcome=Outcome.UNREGISTERED))
+    return actions, results
+
+
+def _failure(event: RegistrationFailed) -> RegistrationResult:
+    if event.code in (401, 407) and not event.local:
+        outcome = Outcome.UNAUTHORIZED
+    elif event.code == 403 and not event.local:
+        outcome = Outcome.FORBIDDEN
+    else:
+        outcome = Outcome.REJECTED
+    return RegistrationResult(outcome=outcome, code=event.code, reason=event.reason)
