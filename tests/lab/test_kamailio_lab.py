@@ -31,6 +31,7 @@ from kazoo_actors.lab.notify_injection import (
     inject_notify,
     send_request,
 )
+from kazoo_actors.lab.ports import pick_free_ports
 
 pytestmark = pytest.mark.kamailio
 
@@ -231,6 +232,21 @@ async def test_register_is_challenged_with_qop_auth_then_accepted(
     assert accepted is not None and accepted.code == 200
     contact = accepted.header("Contact")
     assert alice.contact.strip("<>") in contact and "expires=30" in contact
+
+
+async def test_unregister_removes_the_contact(kamailio: KamailioServer) -> None:
+    async with ws_user(kamailio, "alice") as alice:
+        _, registered = await alice.register(kamailio.password, expires=30)
+        assert registered is not None and registered.code == 200
+        _, unregistered = await alice.register(kamailio.password, expires=0)
+        assert unregistered is not None and unregistered.code == 200
+        assert not unregistered.all("Contact")
+        code = await trio.to_thread.run_sync(
+            lambda: inject_notify(
+                kamailio.udp_address, "alice", kamailio.realm, event="x", content_type=None
+            )
+        )
+    assert code == 404
 
 
 async def test_wrong_password_is_challenged_again(kamailio: KamailioServer) -> None:
@@ -554,9 +570,14 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 async def test_lab_up_and_down_through_the_cli(tmp_path: Path) -> None:
     state_file = str(tmp_path / "lab.json")
-    up = _cli("up", "--state-file", state_file, "--realm", "cli.test", "--password", "pw-1")
+    (ws_port,) = pick_free_ports(1)
+    up = _cli(
+        "up", "--state-file", state_file, "--realm", "cli.test", "--password", "pw-1",
+        "--ws-port", str(ws_port),
+    )  # fmt: skip
     assert up.returncode == 0, up.stderr
     lab = json.loads(up.stdout)
+    assert lab["ws_url"] == f"ws://127.0.0.1:{ws_port}"
     assert {"ws_url", "realm", "password", "udp_port", "tcp_port", "pid", "run_dir"} <= set(lab)
     assert (lab["realm"], lab["password"]) == ("cli.test", "pw-1")
     try:
