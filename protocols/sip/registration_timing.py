@@ -42,6 +42,8 @@ def granted_expiry(response: Response, contact_host: str, instance: str, request
     """
     host = contact_host.lower()
     for value in response.headers.getlist("Contact"):
+        if host not in value.lower() and instance not in value:
+            continue  # another device's binding: not worth parsing
         try:
             addresses = Address.parse_many(value)
         except ValueError:
