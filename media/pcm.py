@@ -6,7 +6,10 @@ Sources produce it, sinks and probes consume it; aiortc's codecs resample to and
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import attrs
+import av
 
 SAMPLE_RATE = 48_000
 FRAME_MS = 20
@@ -35,3 +38,16 @@ class PcmFrame:
     @property
     def duration(self) -> float:
         return self.samples / self.sample_rate
+
+
+def to_pcm(resampler: av.AudioResampler, frame: av.AudioFrame | None) -> Iterator[bytes]:
+    """Decoded audio (any layout and rate) as media-format PCM chunks; None flushes."""
+    for out in resampler.resample(frame):
+        yield bytes(out.planes[0])[: out.samples * BYTES_PER_SAMPLE]
+
+
+def frames_to_pcm(frames: Iterable[av.AudioFrame]) -> list[bytes]:
+    """A run of decoded frames as media-format PCM, with a resampler of its own."""
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    chunks = [pcm for frame in frames for pcm in to_pcm(resampler, frame)]
+    return chunks + list(to_pcm(resampler, None))

@@ -31,13 +31,14 @@ from media.bridge import aio_create_task, aio_time
 from media.dtmf import DtmfEvent, EventSender
 from media.errors import DtmfNotNegotiatedError, MediaNegotiationError, MediaStateError
 from media.options import MediaOptions
-from media.pcm import BYTES_PER_SAMPLE, SAMPLE_RATE, PcmFrame
-from media.rtp_hooks import RtpTap, gather_on, send_clock_rate
+from media.pcm import SAMPLE_RATE, PcmFrame, to_pcm
+from media.rtp_hooks import RtpTap, gather_on, install_fast_audio_level, send_clock_rate
 from media.sinks import AudioSink
 from media.sources import AudioSource
 from media.track import OutgoingAudioTrack
 
 logger = logging.getLogger(__name__)
+install_fast_audio_level()
 
 _AIORTC_ERRORS = (ValueError, InternalError, InvalidAccessError, OperationError)
 
@@ -70,7 +71,7 @@ class Peer:
         self.started_at: float | None = None
         self.first_audio_at: float | None = None
         self.frames_received = 0
-        self.recent: deque[bytes] = deque(maxlen=max(1, options.probe_window_ms // 20))
+        self.recent: deque[av.AudioFrame] = deque(maxlen=max(1, options.probe_window_ms // 20))
         self._local_events: dict[int, int] = {}
         self._closed = False
 
@@ -182,22 +183,25 @@ class Peer:
             aio_create_task(self._pump(track), name="media-receive")
 
     async def _pump(self, track: MediaStreamTrack) -> None:
+        # Resampling to the common format costs as much as decoding, so it is done only for
+        # sinks; the probe converts its short window of raw frames when it is asked.
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         while True:
             try:
                 frame = await track.recv()
             except MediaStreamError:
                 return
+            if not isinstance(frame, av.AudioFrame):
+                continue
             now = aio_time()
             self.frames_received += 1
             if self.first_audio_at is None:
                 self.first_audio_at = now
                 self.callbacks.first_audio(now)
-            if not isinstance(frame, av.AudioFrame):
+            self.recent.append(frame)
+            if not self.sinks:
                 continue
-            for out in resampler.resample(frame):
-                pcm = bytes(out.planes[0])[: out.samples * BYTES_PER_SAMPLE]
-                self.recent.append(pcm)
+            for pcm in to_pcm(resampler, frame):
                 pcm_frame = PcmFrame(pcm=pcm, sample_rate=SAMPLE_RATE, received_at=now)
                 for sink in list(self.sinks):
                     try:

@@ -15,20 +15,52 @@ Why each hook exists:
   receiver (its router drops unknown payload types), so ``_handle_rtp_data`` (after SRTP) is
   wrapped too: events are decoded, and later audio sequence numbers are shifted down by the
   number of event packets seen, because aiortc's audio jitter buffer stalls on a gap.
+* Audio level: ``RTCRtpSender`` computes the RFC 6465 level of every outgoing frame in a
+  pure-Python loop over all 960 samples, about a third of a call's CPU on the bridge thread.
+  ``install_fast_audio_level`` (called once, when media.peer is imported) replaces that
+  module-level function with the same formula over every 8th sample (120 samples per frame,
+  slicing done in C): an estimate well within the 1 dB steps of the header extension for
+  speech and tones. This is the only process-wide patch of the media layer.
 """
 
 from __future__ import annotations
 
+import math
+import operator
 import secrets
 import struct
+import sys
+from array import array
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from aiortc import RTCRtpTransceiver
+from aiortc import RTCRtpTransceiver, rtp
 
 from media.dtmf import DtmfEvent, EventReceiver, EventSender
 
 _RTCP_TYPES = range(192, 224)
+
+
+_LEVEL_STRIDE = 8
+_MIN_DBOV = -127
+
+
+def _fast_audio_level_dbov(frame: Any) -> int:
+    samples = array("h")
+    samples.frombytes(bytes(frame.planes[0])[: frame.samples * 2])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    subset = samples[::_LEVEL_STRIDE]
+    if not subset:
+        return _MIN_DBOV
+    energy = sum(map(operator.mul, subset, subset)) / (len(subset) * 32767 * 32767)
+    if energy <= 0:
+        return _MIN_DBOV
+    return round(min(0.0, max(float(_MIN_DBOV), 10 * math.log10(energy))))
+
+
+def install_fast_audio_level() -> None:
+    rtp.compute_audio_level_dbov = _fast_audio_level_dbov
 
 
 def ice_connection(transceiver: RTCRtpTransceiver) -> Any:

@@ -19,6 +19,7 @@ from media.bridge import Bridge, TaskScope, TrioCaller, TrioFeed, get_bridge
 from media.dtmf import DtmfEvent, check_digits
 from media.errors import MediaStateError
 from media.options import MediaOptions
+from media.pcm import frames_to_pcm
 from media.peer import Peer, PeerCallbacks
 from media.probe import ProbeReading, analyse
 from media.sinks import AudioSink
@@ -180,7 +181,7 @@ class MediaSession:
                 continue
         else:
             chunks = []
-        return analyse(chunks)
+        return analyse(frames_to_pcm(chunks))
 
     def statistics(self) -> MediaStatistics:
         peer = self._peer
