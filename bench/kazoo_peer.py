@@ -101,6 +101,7 @@ class RegisterResult:
     failed: int
     duration_s: float
     registrations_per_s: float
+    register_cpu_s: float
     register_latency_ms: dict[str, float]
     rss_mb_before: float
     rss_mb_after: float
@@ -121,6 +122,7 @@ class RegisterResult:
                 failed=int(report["failed"]),
                 duration_s=float(report["duration_s"]),
                 registrations_per_s=float(report["registrations_per_s"]),
+                register_cpu_s=float(report["register_cpu_s"]),
                 register_latency_ms={k: float(v) for k, v in report["register_latency_ms"].items()},
                 rss_mb_before=float(report["rss_mb_before"]),
                 rss_mb_after=float(report["rss_mb_after"]),

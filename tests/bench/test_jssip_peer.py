@@ -50,6 +50,7 @@ def test_peer_registers_holds_and_unregisters(kamailio: KamailioServer) -> None:
     assert (result.registered, result.failed) == (ACCOUNTS, 0)
     assert result.errors == {}
     assert result.registrations_per_s > 0
+    assert result.register_cpu_s > 0
     assert 0 < result.register_latency_ms["p50"] <= result.register_latency_ms["p99"]
     assert result.peak_connecting <= 5
     assert result.rss_mb_after > 0
