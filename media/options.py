@@ -55,6 +55,8 @@ class MediaOptions:
     - ``telephone_events``: negotiate RFC 4733 ``telephone-event`` (8 kHz and 48 kHz clocks).
     - ``dtmf_duration_ms`` / ``dtmf_gap_ms``: length of each sent event and pause between events.
     - ``dtmf_buffer`` / ``state_buffer``: bound of the received-DTMF and state-change channels.
+    - ``signalling_only``: write and check SDP (``a=inactive``) without any ICE/DTLS transport,
+      for signalling-only load; needs ``direction="inactive"``.
     - ``probe_window_ms``: how much recent received audio ``MediaSession.probe()`` analyses.
     """
 
@@ -72,6 +74,12 @@ class MediaOptions:
     dtmf_buffer: int = attrs.field(default=32, validator=attrs.validators.ge(1))
     state_buffer: int = attrs.field(default=16, validator=attrs.validators.ge(1))
     probe_window_ms: int = attrs.field(default=200, validator=attrs.validators.ge(20))
+    signalling_only: bool = attrs.field(default=False)
+
+    @signalling_only.validator
+    def _check_signalling_only(self, attribute: object, value: bool) -> None:
+        if value and self.direction != "inactive":
+            raise ValueError('signalling_only sessions carry no audio: use direction="inactive"')
 
     @dtmf_duration_ms.validator
     def _check_duration(self, attribute: object, value: int) -> None:

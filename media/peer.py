@@ -21,7 +21,6 @@ from aiortc import (
     RTCRtpSender,
     RTCRtpTransceiver,
     RTCSessionDescription,
-    sdp,
 )
 from aiortc.exceptions import InternalError, InvalidAccessError, OperationError
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -32,6 +31,7 @@ from media.dtmf import DtmfEvent, EventSender
 from media.errors import DtmfNotNegotiatedError, MediaNegotiationError, MediaStateError
 from media.options import MediaOptions
 from media.pcm import SAMPLE_RATE, PcmFrame, to_pcm
+from media.remote_sdp import check_remote
 from media.rtp_hooks import RtpTap, gather_on, install_fast_audio_level, send_clock_rate
 from media.sinks import AudioSink
 from media.sources import AudioSource
@@ -119,7 +119,7 @@ class Peer:
         pc = self.pc
         if pc is None or pc.signalingState != "have-local-offer":
             raise MediaStateError("accept_answer needs an offer of ours waiting for its answer")
-        remote = _check_remote(answer)
+        remote = check_remote(answer)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         except _AIORTC_ERRORS as exc:
@@ -127,7 +127,7 @@ class Peer:
         self._configure_events(sdp_events.telephone_events(remote))
 
     async def create_answer(self, offer: str) -> str:
-        remote = _check_remote(offer)
+        remote = check_remote(offer)
         transceiver = self._open()
         assert self.pc is not None
         try:
@@ -232,23 +232,3 @@ class Peer:
             except Exception:
                 logger.exception("closing media sink %r failed", sink)
         return pending
-
-
-def _check_remote(text: str) -> sdp.SessionDescription:
-    """The parsed remote SDP, if it is something this layer can negotiate at all."""
-    description = sdp_events.parse(text)
-    kinds = [media.kind for media in description.media]
-    if kinds != ["audio"]:
-        raise MediaNegotiationError(
-            f"expected exactly one audio stream, the SDP has {kinds or 'no media'}"
-        )
-    media = description.media[0]
-    if media.port == 0:
-        raise MediaNegotiationError("the audio stream is rejected (port 0)")
-    if media.dtls is None or not media.dtls.fingerprints:
-        raise MediaNegotiationError(
-            "no DTLS fingerprint: only DTLS-SRTP audio (WebRTC) is supported"
-        )
-    if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
-        raise MediaNegotiationError("no ICE credentials in the SDP")
-    return description

@@ -22,6 +22,7 @@ from media.options import MediaOptions
 from media.pcm import frames_to_pcm
 from media.peer import Peer, PeerCallbacks
 from media.probe import ProbeReading, analyse
+from media.signalling_sdp import SignallingOnlySdp
 from media.sinks import AudioSink
 from media.sources import AudioSource, Silence
 
@@ -73,6 +74,7 @@ class MediaSession:
         self._first_audio = trio.Event()
         self._dtmf_sent = 0
         self._closed = False
+        self._sdp_only = SignallingOnlySdp(self.options) if self.options.signalling_only else None
         self._peer = Peer(
             self.options,
             source or Silence(),
@@ -103,21 +105,33 @@ class MediaSession:
     async def create_offer(self) -> str:
         """Our SDP offer (gathering is complete: candidates are in it, no trickle)."""
         self._check_open()
+        if self._sdp_only is not None:
+            return self._sdp_only.create_offer()
         return await self._bridge.run(self._peer.create_offer, scope=self._scope)
 
     async def accept_answer(self, sdp: str) -> None:
         """Apply the far end's answer; raises MediaNegotiationError when it cannot be used."""
         self._check_open()
+        if self._sdp_only is not None:
+            self._sdp_only.accept_answer(sdp)
+            return
         await self._bridge.run(self._peer.accept_answer, sdp, scope=self._scope)
 
     async def create_answer(self, offer_sdp: str) -> str:
         """Our answer to the far end's offer; MediaNegotiationError (answer 488) when the offer
         cannot be negotiated."""
         self._check_open()
+        if self._sdp_only is not None:
+            return self._sdp_only.create_answer(offer_sdp)
         return await self._bridge.run(self._peer.create_answer, offer_sdp, scope=self._scope)
 
     async def wait_connected(self) -> None:
-        """Return once ICE and DTLS are up; MediaStateError if the connection failed/closed."""
+        """Return once ICE and DTLS are up; MediaStateError if the connection failed/closed.
+
+        A signalling-only session has no connection: this returns at once."""
+        if self._sdp_only is not None:
+            self._check_open()
+            return
         while self.state != "connected":
             if self.state in ("failed", "closed"):
                 raise MediaStateError(f"the media connection is {self.state}")
@@ -217,6 +231,17 @@ class MediaSession:
         if self._closed:
             return
         self._closed = True
+        if self._sdp_only is not None:
+            self._peer.track.source.close()
+            for sink in self._peer.sinks:
+                sink.close()
+        else:
+            await self._close_peer()
+        self._dtmf_feed.close()
+        self._on_state("closed")
+        self._state_feed.close()
+
+    async def _close_peer(self) -> None:
         with trio.CancelScope(shield=True):
             with trio.move_on_after(_CLOSE_TIMEOUT_SECONDS):
                 pending = await self._bridge.run(self._peer.close, scope=self._scope)
@@ -224,9 +249,6 @@ class MediaSession:
                     callback()
             with trio.move_on_after(_CLOSE_TIMEOUT_SECONDS):
                 await self._bridge.run(self._scope.aclose)
-        self._dtmf_feed.close()
-        self._on_state("closed")
-        self._state_feed.close()
 
     def _check_open(self) -> None:
         if self._closed:

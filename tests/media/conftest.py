@@ -15,6 +15,10 @@ from media.sources import AudioSource
 
 LOOPBACK = MediaOptions(host_addresses=["127.0.0.1"])
 CONNECT_TIMEOUT = 5.0
+NOT_WEBRTC = (
+    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+)
 
 
 @asynccontextmanager

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 import trio
-from conftest import LOOPBACK, connected_pair, settled_probe
+from conftest import LOOPBACK, NOT_WEBRTC, connected_pair, settled_probe
 
 from media.bridge import THREAD_NAME, get_bridge
 from media.errors import MediaNegotiationError, MediaStateError
@@ -51,12 +51,6 @@ async def test_inactive_offer_negotiates_without_audio() -> None:
         await trio.sleep(0.2)
         assert a.statistics().frames_received == 0
         assert b.statistics().frames_received == 0
-
-
-NOT_WEBRTC = (
-    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-    "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-)
 
 
 @pytest.mark.parametrize(
