@@ -259,8 +259,13 @@ class Supervisor:
             await child.done.wait()
 
     async def _supervise(
-        self, child: _Child, initial: bool, *, task_status: trio.TaskStatus[Any]
+        self, child: _Child, caller_waits: bool, *, task_status: trio.TaskStatus[Any]
     ) -> None:
+        """Run one child, restarting it in place under one_for_one.
+
+        ``caller_waits``: a failure before ``started`` on the first run goes to the caller of
+        ``start_child`` (OTP's ``{error, Reason}``); on restarts it is an ordinary failure.
+        """
         _shutdown_grace.set(child.spec.shutdown)
         status = _Started(child, task_status)
         child.running = True
@@ -270,7 +275,7 @@ class Supervisor:
                 self._starts += 1
                 exit_kind, error = await self._run_once(child, status)
                 if not status.ready:
-                    if initial and not child.stopping:
+                    if caller_waits and not child.stopping:
                         self._children.pop(child.spec.id, None)
                         if error is not None:
                             raise error
@@ -278,6 +283,7 @@ class Supervisor:
                             f"child {child.spec.id!r} returned before calling task_status.started()"
                         )
                     status.release()
+                caller_waits = False
                 if child.stopping:
                     return
                 if trio.current_effective_deadline() == -math.inf:

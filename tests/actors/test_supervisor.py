@@ -294,3 +294,32 @@ async def test_supervisor_as_a_child_of_a_supervisor(autojump_clock: trio.abc.Cl
         assert rec.starts == {"leaf": 2}
         assert outer.statistics().failures == 1
         outer.shutdown()
+
+
+async def test_a_restart_that_fails_to_start_counts_toward_intensity(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    rec = Recorder()
+    b_starts = 0
+
+    async def flaky(*, task_status: trio.TaskStatus[Any]) -> None:
+        nonlocal b_starts
+        b_starts += 1
+        if b_starts > 1:
+            raise Boom("cannot start again")
+        task_status.started()
+        await trio.sleep(1)
+        raise Boom("crashed")
+
+    for strategy in ("one_for_one", "one_for_all"):
+        b_starts = 0
+        sup = Supervisor(
+            SupervisorSpec(strategy=strategy, intensity=3, period=60),
+            [rec.spec(f"a-{strategy}"), ChildSpec(id="b", start=flaky)],
+        )
+        with trio.fail_after(10), pytest.raises(SupervisorGaveUp) as info:
+            await sup.run()
+        assert b_starts == 4
+        assert str(info.value.__cause__) == "cannot start again"
+    # one_for_one never touched "a"; one_for_all restarted it with every attempt on "b".
+    assert rec.starts == {"a-one_for_one": 1, "a-one_for_all": 4}
