@@ -322,6 +322,9 @@ class RecoveryPeer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        # The readers end at EOF once the process is gone; closing a pipe under them would not.
+        for reader in self._readers:
+            reader.join(timeout=5)
         for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
             if stream is not None:
                 stream.close()
@@ -337,7 +340,7 @@ class RecoveryPeer:
             except queue.Empty:
                 continue
             if report is None:
-                code = self._process.wait()
+                code = self._process.wait(timeout=10)
                 tail = "\n".join(self._stderr)
                 raise PeerFailed(
                     f"the JsSIP peer exited ({code}) before reporting {event!r}: {tail}"

@@ -17,16 +17,15 @@ from kazoo_actors.lab.kamailio import KamailioServer
 
 _UNAVAILABLE = kazoo_peer.unavailable_reason()
 
-pytestmark = [
-    pytest.mark.kamailio,
-    pytest.mark.skipif(_UNAVAILABLE is not None, reason=f"JsSIP peer cannot run: {_UNAVAILABLE}"),
-]
+needs_peer = pytest.mark.skipif(
+    _UNAVAILABLE is not None, reason=f"JsSIP peer cannot run: {_UNAVAILABLE}"
+)
 
 ACCOUNTS = 20
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _installed_peer() -> None:
+@pytest.fixture(scope="module")
+def installed_peer() -> None:
     # Installs the pinned npm packages on a fresh checkout (node is known to be present).
     kazoo_peer.ensure_installed()
 
@@ -44,6 +43,9 @@ def config_for(server: KamailioServer, **changes: Any) -> kazoo_peer.PeerConfig:
     return dataclasses.replace(config, **changes)
 
 
+@needs_peer
+@pytest.mark.kamailio
+@pytest.mark.usefixtures("installed_peer")
 def test_peer_registers_holds_and_unregisters(kamailio: KamailioServer) -> None:
     result = kazoo_peer.run_register(config_for(kamailio), hold_s=0.5, timeout_s=30)
 
@@ -61,6 +63,9 @@ def test_peer_registers_holds_and_unregisters(kamailio: KamailioServer) -> None:
     assert result.raw["stopped"] == ACCOUNTS
 
 
+@needs_peer
+@pytest.mark.kamailio
+@pytest.mark.usefixtures("installed_peer")
 def test_peer_reports_refused_credentials(kamailio: KamailioServer) -> None:
     config = config_for(kamailio, password="not-" + kamailio.password, count=3)
 
@@ -71,6 +76,9 @@ def test_peer_reports_refused_credentials(kamailio: KamailioServer) -> None:
     assert result.rss_kb_per_account is None
 
 
+@needs_peer
+@pytest.mark.kamailio
+@pytest.mark.usefixtures("installed_peer")
 def test_peer_registers_again_after_server_restart(kamailio: KamailioServer) -> None:
     with kazoo_peer.RecoveryPeer(config_for(kamailio)) as peer:
         ready = peer.wait_ready(timeout_s=30)
@@ -90,3 +98,15 @@ def test_peer_registers_again_after_server_restart(kamailio: KamailioServer) -> 
         stopped = peer.stop()
         assert stopped["registered_now"] == ACCOUNTS
         assert stopped["stopped"] == ACCOUNTS
+
+
+def test_a_report_missing_a_field_is_a_peer_failure() -> None:
+    with pytest.raises(kazoo_peer.PeerFailed, match="unexpected report"):
+        kazoo_peer.RegisterResult.from_report({"event": "result", "registered": 3})
+
+
+def test_config_refuses_a_template_without_the_index() -> None:
+    with pytest.raises(ValueError, match="user_template"):
+        kazoo_peer.PeerConfig(
+            ws_url="ws://127.0.0.1:1", realm="r", password="p", count=1, user_template="jssip"
+        )
