@@ -221,3 +221,11 @@ def test_classify_works_on_a_parsed_kazoo_notify_with_compact_headers() -> None:
 def test_classify_refuses_other_methods() -> None:
     with pytest.raises(ValueError):
         classify_notify(make_request("INFO"))
+
+
+@given(st.binary(max_size=120))
+def test_any_overwrite_or_sipfrag_bytes_parse_or_raise_parse_error(body: bytes) -> None:
+    with contextlib.suppress(ParseError):
+        parse_registration_overwrite(body)
+    with contextlib.suppress(ParseError):
+        parse_sipfrag_status(body)
