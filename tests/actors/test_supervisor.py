@@ -323,3 +323,21 @@ async def test_a_restart_that_fails_to_start_counts_toward_intensity(
         assert str(info.value.__cause__) == "cannot start again"
     # one_for_one never touched "a"; one_for_all restarted it with every attempt on "b".
     assert rec.starts == {"a-one_for_one": 1, "a-one_for_all": 4}
+
+
+async def test_a_child_failing_during_shutdown_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def messy(*, task_status: trio.TaskStatus[Any]) -> None:
+        task_status.started()
+        try:
+            await trio.sleep_forever()
+        finally:
+            raise Boom("cleanup went wrong")
+
+    sup = Supervisor(SupervisorSpec(intensity=0), [ChildSpec(id="messy", start=messy)])
+    async with trio.open_nursery() as nursery:
+        await started(nursery, sup)
+        sup.shutdown()
+    assert not sup.statistics().gave_up
+    assert "child 'messy' failed while shutting down" in caplog.text
