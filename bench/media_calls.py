@@ -9,15 +9,19 @@ and reports:
 - CPU of the whole process as % of one core over the window,
 - RSS growth per call (after setup, relative to the process before the level),
 - setup time: the caller's create_offer() start to the first decoded frame at the callee,
-  p50 / p95 over the N calls of the level (all N set up concurrently).
+  p50 / p95 over the N calls of the level (call starts staggered by ``--stagger`` ms, i.e.
+  calls arriving at a steady rate while the earlier ones already carry media),
+- the 1-minute load average when the level ended: the bench shares the machine, and when
+  the load exceeds the cores the process simply does not get the CPU it needs.
 
-Run: .venv/bin/python bench/media_calls.py --levels 1 5 10 20 --seconds 4
+Run: .venv/bin/python bench/media_calls.py --levels 1 5 10 20 --seconds 4 [--codec PCMU]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import time
 
@@ -28,7 +32,6 @@ from media.options import MediaOptions
 from media.session import MediaSession
 from media.sources import Tone
 
-LOOPBACK = MediaOptions(host_addresses=["127.0.0.1"])
 FRAMES_PER_SECOND = 50
 
 
@@ -46,12 +49,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-async def run_level(calls: int, seconds: float) -> dict[str, float]:
+async def run_level(
+    calls: int, seconds: float, options: MediaOptions, stagger: float
+) -> dict[str, float]:
     process = psutil.Process()
     gc.collect()
     rss_before = process.memory_info().rss
     pairs = [
-        (MediaSession(LOOPBACK, source=Tone(400 + i)), MediaSession(LOOPBACK, source=Tone(900 + i)))
+        (MediaSession(options, source=Tone(400 + i)), MediaSession(options, source=Tone(900 + i)))
         for i in range(calls)
     ]
     try:
@@ -59,6 +64,7 @@ async def run_level(calls: int, seconds: float) -> dict[str, float]:
             async with trio.open_nursery() as nursery:
                 for caller, callee in pairs:
                     nursery.start_soon(connect, caller, callee)
+                    await trio.sleep(stagger)
         rss_connected = process.memory_info().rss
         sessions = [s for pair in pairs for s in pair]
         received_before = [s.statistics().frames_received for s in sessions]
@@ -90,20 +96,24 @@ async def run_level(calls: int, seconds: float) -> dict[str, float]:
         "rss_kb_per_call": (rss_connected - rss_before) / 1024 / calls,
         "setup_p50": statistics.median(setups),
         "setup_p95": percentile(setups, 0.95),
+        "load": os.getloadavg()[0],
     }
 
 
-async def main(levels: list[int], seconds: float) -> None:
+async def main(levels: list[int], seconds: float, codec: str, stagger_ms: float) -> None:
+    options = MediaOptions(host_addresses=["127.0.0.1"], codecs=(codec,))
+    print(f"codec {codec}, {seconds:g} s per level, call starts {stagger_ms:g} ms apart")
     print(
         f"{'calls':>5} {'frames rx/expected':>22} {'ratio':>7} {'CPU % core':>10} "
-        f"{'RSS KB/call':>11} {'setup p50 ms':>12} {'p95 ms':>7}"
+        f"{'RSS KB/call':>11} {'setup p50 ms':>12} {'p95 ms':>7} {'load':>5}"
     )
     for calls in levels:
-        row = await run_level(calls, seconds)
+        row = await run_level(calls, seconds, options, stagger_ms / 1000)
         print(
             f"{calls:>5} {row['received']:>11.0f}/{row['expected']:<10.0f} "
             f"{row['received'] / row['expected']:>7.1%} {row['cpu_pct']:>10.1f} "
-            f"{row['rss_kb_per_call']:>11.0f} {row['setup_p50']:>12.0f} {row['setup_p95']:>7.0f}",
+            f"{row['rss_kb_per_call']:>11.0f} {row['setup_p50']:>12.0f} {row['setup_p95']:>7.0f} "
+            f"{row['load']:>5.1f}",
             flush=True,
         )
 
@@ -112,5 +122,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 5, 10, 20])
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--codec", default="opus", choices=["opus", "PCMU", "PCMA"])
+    parser.add_argument("--stagger", type=float, default=50.0, help="ms between call starts")
     args = parser.parse_args()
-    trio.run(main, args.levels, args.seconds)
+    trio.run(main, args.levels, args.seconds, args.codec, args.stagger)

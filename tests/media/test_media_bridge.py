@@ -7,7 +7,15 @@ import threading
 import pytest
 import trio
 
-from media.bridge import TaskScope, TrioFeed, aio_create_task, aio_sleep, get_bridge
+from media.bridge import (
+    Bridge,
+    BridgeClosedError,
+    TaskScope,
+    TrioFeed,
+    aio_create_task,
+    aio_sleep,
+    get_bridge,
+)
 
 
 async def test_results_and_exceptions_cross_the_bridge() -> None:
@@ -88,3 +96,28 @@ async def test_feed_is_bounded_and_counts_drops() -> None:
     assert got == [0, 1, 2, 3]
     assert feed.dropped == 6
     assert feed.delivered == 4
+
+
+async def test_closing_a_bridge_cancels_leftover_tasks_and_ends_its_thread() -> None:
+    bridge = Bridge()
+    cancelled = threading.Event()
+
+    async def leave_a_task_behind() -> None:
+        async def orphan() -> None:
+            try:
+                await aio_sleep(30)
+            except BaseException:
+                cancelled.set()
+                raise
+
+        aio_create_task(orphan(), name="orphan")
+
+    await bridge.run(leave_a_task_behind)
+    thread = bridge.thread
+    assert thread is not None and thread.is_alive()
+    assert bridge.task_count() == 1
+    await trio.to_thread.run_sync(bridge.close)
+    assert cancelled.is_set()
+    assert not thread.is_alive()
+    with pytest.raises(BridgeClosedError):
+        await bridge.run(aio_sleep, 0)

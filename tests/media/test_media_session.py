@@ -80,6 +80,15 @@ async def test_offer_with_no_common_codec_raises_negotiation_error() -> None:
         g722_only = "\r\n".join(lines) + "\r\n"
         with pytest.raises(MediaNegotiationError):
             await b.create_answer(g722_only)
+    # The half-built peer connection of the failed answer went away with the session.
+    assert get_bridge().task_count() == 0
+
+
+async def test_unusable_answer_raises_negotiation_error() -> None:
+    async with MediaSession(LOOPBACK) as a:
+        await a.create_offer()
+        with pytest.raises(MediaNegotiationError):
+            await a.accept_answer(NOT_WEBRTC)
 
 
 async def test_closing_leaves_no_tasks_and_no_threads_but_the_bridge() -> None:
