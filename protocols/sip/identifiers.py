@@ -10,12 +10,16 @@ import random
 
 MAGIC_COOKIE = "z9hG4bK"
 _SYSTEM_RANDOM = random.SystemRandom()
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+# 64 token characters (RFC 3261 "token"), so six random bits pick one evenly.
+_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-."
 
 
 def random_token(length: int, rng: random.Random | None = None) -> str:
+    # One draw per token, not per character: the system source costs a
+    # syscall per draw, and REGISTER refreshes need several tokens each.
     source = rng or _SYSTEM_RANDOM
-    return "".join(source.choice(_ALPHABET) for _ in range(length))
+    bits = source.getrandbits(6 * length)
+    return "".join(_ALPHABET[(bits >> (6 * i)) & 63] for i in range(length))
 
 
 def new_branch(rng: random.Random | None = None) -> str:
