@@ -70,6 +70,8 @@ class MediaSession:
         self.state_changes: trio.MemoryReceiveChannel[str] = self._state_feed.receive_channel
         """Connection states as aiortc reports them: connecting, connected, failed, closed."""
         self.state = "new"
+        self.local_sdp: str | None = None
+        """Our last offer or answer, e.g. to answer a session-refresh re-INVITE unchanged."""
         self._state_changed = trio.Event()
         self._first_audio = trio.Event()
         self._dtmf_sent = 0
@@ -106,8 +108,10 @@ class MediaSession:
         """Our SDP offer (gathering is complete: candidates are in it, no trickle)."""
         self._check_open()
         if self._sdp_only is not None:
-            return self._sdp_only.create_offer()
-        return await self._bridge.run(self._peer.create_offer, scope=self._scope)
+            self.local_sdp = self._sdp_only.create_offer()
+        else:
+            self.local_sdp = await self._bridge.run(self._peer.create_offer, scope=self._scope)
+        return self.local_sdp
 
     async def accept_answer(self, sdp: str) -> None:
         """Apply the far end's answer; raises MediaNegotiationError when it cannot be used."""
@@ -122,8 +126,12 @@ class MediaSession:
         cannot be negotiated."""
         self._check_open()
         if self._sdp_only is not None:
-            return self._sdp_only.create_answer(offer_sdp)
-        return await self._bridge.run(self._peer.create_answer, offer_sdp, scope=self._scope)
+            self.local_sdp = self._sdp_only.create_answer(offer_sdp)
+        else:
+            self.local_sdp = await self._bridge.run(
+                self._peer.create_answer, offer_sdp, scope=self._scope
+            )
+        return self.local_sdp
 
     async def wait_connected(self) -> None:
         """Return once ICE and DTLS are up; MediaStateError if the connection failed/closed.

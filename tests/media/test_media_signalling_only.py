@@ -25,6 +25,7 @@ async def test_two_signalling_only_sessions_negotiate() -> None:
         answer = await b.create_answer(offer)
         await a.accept_answer(answer)
         await a.wait_connected()
+        assert (a.local_sdp, b.local_sdp) == (offer, answer)
         assert "a=inactive" in audio_section(offer)
         assert "a=inactive" in audio_section(answer)
         assert "a=setup:active" in audio_section(answer)
