@@ -97,14 +97,15 @@ def invite_client_table(reliable: bool) -> Table:
             )
         t[(state, FAILURE)] = completed
         t[(state, TRANSPORT_ERROR)] = (S.TERMINATED, (E.TRANSPORT_FAILED,))
-    t[(S.COMPLETED, FAILURE)] = (S.COMPLETED, (E.SEND_ACK,))
-    absorb(t, S.COMPLETED, PROVISIONAL, SUCCESS)
-    t[(S.COMPLETED, timer_event(TIMER_D))] = (S.TERMINATED, ())
+    if not reliable:
+        t[(S.COMPLETED, FAILURE)] = (S.COMPLETED, (E.SEND_ACK,))
+        absorb(t, S.COMPLETED, PROVISIONAL, SUCCESS)
+        t[(S.COMPLETED, timer_event(TIMER_D))] = (S.TERMINATED, ())
+        t[(S.COMPLETED, TRANSPORT_ERROR)] = (S.TERMINATED, ())
     t[(S.ACCEPTED, SUCCESS)] = (S.ACCEPTED, (E.PASS_2XX,))
     absorb(t, S.ACCEPTED, PROVISIONAL, FAILURE)
     t[(S.ACCEPTED, timer_event(TIMER_M))] = (S.TERMINATED, ())
-    for state in (S.COMPLETED, S.ACCEPTED):
-        t[(state, TRANSPORT_ERROR)] = (S.TERMINATED, ())
+    t[(S.ACCEPTED, TRANSPORT_ERROR)] = (S.TERMINATED, ())
     absorb(t, S.TERMINATED, *RESPONSE_EVENTS, TRANSPORT_ERROR)
     return t
 
@@ -130,9 +131,10 @@ def non_invite_client_table(reliable: bool) -> Table:
         t[(state, SUCCESS)] = final
         t[(state, FAILURE)] = final
         t[(state, TRANSPORT_ERROR)] = (S.TERMINATED, (E.TRANSPORT_FAILED,))
-    absorb(t, S.COMPLETED, *RESPONSE_EVENTS)
-    t[(S.COMPLETED, timer_event(TIMER_K))] = (S.TERMINATED, ())
-    t[(S.COMPLETED, TRANSPORT_ERROR)] = (S.TERMINATED, ())
+    if not reliable:
+        absorb(t, S.COMPLETED, *RESPONSE_EVENTS)
+        t[(S.COMPLETED, timer_event(TIMER_K))] = (S.TERMINATED, ())
+        t[(S.COMPLETED, TRANSPORT_ERROR)] = (S.TERMINATED, ())
     absorb(t, S.TERMINATED, *RESPONSE_EVENTS, TRANSPORT_ERROR)
     return t
 

@@ -101,14 +101,15 @@ def invite_server_table(reliable: bool) -> Table:
     else:
         t[(S.COMPLETED, ACK)] = (S.CONFIRMED, (*stop(TIMER_G, TIMER_H), start(TIMER_I)))
     t[(S.COMPLETED, timer_event(TIMER_H))] = (S.TERMINATED, (E.TIMED_OUT,))
-    absorb(t, S.CONFIRMED, REQUEST, ACK)
-    t[(S.CONFIRMED, timer_event(TIMER_I))] = (S.TERMINATED, ())
+    if not reliable:
+        absorb(t, S.CONFIRMED, REQUEST, ACK)
+        t[(S.CONFIRMED, timer_event(TIMER_I))] = (S.TERMINATED, ())
+        t[(S.CONFIRMED, TRANSPORT_ERROR)] = (S.TERMINATED, ())
     absorb(t, S.ACCEPTED, REQUEST, ACK)
     t[(S.ACCEPTED, RESPOND_SUCCESS)] = (S.ACCEPTED, (E.SEND_RESPONSE,))
     t[(S.ACCEPTED, timer_event(TIMER_L))] = (S.TERMINATED, ())
     for state in (S.PROCEEDING, S.COMPLETED, S.ACCEPTED):
         t[(state, TRANSPORT_ERROR)] = (S.TERMINATED, (E.TRANSPORT_FAILED,))
-    t[(S.CONFIRMED, TRANSPORT_ERROR)] = (S.TERMINATED, ())
     absorb(t, S.TERMINATED, REQUEST, ACK, TRANSPORT_ERROR)
     return t
 
@@ -127,9 +128,11 @@ def non_invite_server_table(reliable: bool) -> Table:
         t[(state, RESPOND_PROVISIONAL)] = (S.PROCEEDING, (E.SEND_RESPONSE,))
         t[(state, RESPOND_SUCCESS)] = final
         t[(state, RESPOND_FAILURE)] = final
-    t[(S.COMPLETED, REQUEST)] = (S.COMPLETED, (E.RESEND_RESPONSE,))
-    t[(S.COMPLETED, timer_event(TIMER_J))] = (S.TERMINATED, ())
-    for state in (S.TRYING, S.PROCEEDING, S.COMPLETED):
+    if not reliable:
+        t[(S.COMPLETED, REQUEST)] = (S.COMPLETED, (E.RESEND_RESPONSE,))
+        t[(S.COMPLETED, timer_event(TIMER_J))] = (S.TERMINATED, ())
+        t[(S.COMPLETED, TRANSPORT_ERROR)] = (S.TERMINATED, (E.TRANSPORT_FAILED,))
+    for state in (S.TRYING, S.PROCEEDING):
         t[(state, TRANSPORT_ERROR)] = (S.TERMINATED, (E.TRANSPORT_FAILED,))
     absorb(t, S.TERMINATED, REQUEST, TRANSPORT_ERROR)
     return t
