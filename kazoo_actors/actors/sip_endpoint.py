@@ -22,6 +22,7 @@ from protocols.sip.transaction import (
     Output,
     RequestReceived,
     ResponseReceived,
+    RetransmittedResponse,
     ServerTransaction,
     Terminated,
     TimedOut,
@@ -45,6 +46,14 @@ class FinalResponse:
 
 
 @attrs.frozen(kw_only=True)
+class ProvisionalResponse:
+    """A 1xx to a request a usage sent (an INVITE's ringing and early media)."""
+
+    request: Request
+    response: Response
+
+
+@attrs.frozen(kw_only=True)
 class RequestFailed:
     """No final response: the transaction timed out (408) or the transport failed (503)."""
 
@@ -60,7 +69,7 @@ class IncomingRequest:
     request: Request
 
 
-EndpointOutput = Action | FinalResponse | RequestFailed | IncomingRequest
+EndpointOutput = Action | FinalResponse | ProvisionalResponse | RequestFailed | IncomingRequest
 
 
 class SipEndpoint:
@@ -94,14 +103,17 @@ class SipEndpoint:
         if server is not None:
             return self._perform(server, self._prefix_of(server), server.receive_request(message))
         if message.method == "ACK":
-            return []  # an ACK for a 2xx we never sent: no dialogs here yet
+            # The ACK for a 2xx has no transaction: it goes to the dialog's usage.
+            return [IncomingRequest(request=message)]
         new = create_server_transaction(message, reliable=True)
         self._table.add_server(new)
         self._servers_by_request[id(message)] = new
         return self._perform(new, self._register_timers(new), new.start())
 
     def respond(self, request: Request, response: Response) -> list[EndpointOutput]:
-        server = self._servers_by_request.pop(id(request), None)
+        # An INVITE gets provisional responses before its final one (and a 2xx
+        # may be resent), so the mapping lives until the transaction terminates.
+        server = self._servers_by_request.get(id(request))
         if server is None or server.terminated:
             return []
         return self._perform(server, self._prefix_of(server), server.respond(response))
@@ -152,6 +164,11 @@ class SipEndpoint:
             elif isinstance(item, ResponseReceived):
                 if item.response.code >= 200:
                     out.append(FinalResponse(request=tx.request, response=item.response))
+                else:
+                    out.append(ProvisionalResponse(request=tx.request, response=item.response))
+            elif isinstance(item, RetransmittedResponse):
+                # A 2xx to INVITE again: its usage must resend the ACK.
+                out.append(FinalResponse(request=tx.request, response=item.response))
             elif isinstance(item, TimedOut):
                 out.append(RequestFailed(request=tx.request, code=408, reason="timed out"))
             elif isinstance(item, TransportFailed):
