@@ -11,6 +11,7 @@ classes, and raise ``ParseError`` for anything else. Values arrive unfolded
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 from sipmessage import (
     URI,
@@ -39,12 +40,20 @@ TOKEN_RE = re.compile(TOKEN)
 _PARAM_RE = re.compile(rf"{WS};{WS}({TOKEN})(?:{WS}={WS}({_PARAM_VALUE}))?")
 # The common shape, no whitespace and no quotes, is split without a regex loop.
 _PLAIN_PARAMS_RE = re.compile(rf"(?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)*")
-# A SIP URI without escapes, password or headers: built directly, the same
-# URI that sipmessage's URI.parse returns for it.
-_PLAIN_URI_CHARS = r"[A-Za-z0-9\-_.!~*'+]+"
-_PLAIN_SIP_URI_RE = re.compile(
-    rf"(?:(?P<user>{_PLAIN_URI_CHARS})@)?(?P<host>{sipgrammar.HOST})(?::(?P<port>[0-9]{{1,5}}))?"
-    rf"(?P<params>(?:;{_PLAIN_URI_CHARS}(?:={_PLAIN_URI_CHARS})?)*)"
+# RFC 3261 section 25.1 host. sipmessage's hostname rule rejects a top label
+# with a digit after letters ("sip:alice@pbx1"), so the URI and Via rules
+# here use their own.
+_ESCAPED = r"%[0-9A-Fa-f]{2}"
+_HOSTNAME = (
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)*[A-Za-z](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.?"
+)
+HOST = rf"(?:{_HOSTNAME}|{sipgrammar.IPV4ADDRESS}|{sipgrammar.IPV6REFERENCE})"
+_USER_RE = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|{_ESCAPED})+")
+_PASSWORD_RE = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,]|{_ESCAPED})*")
+_URI_PARAM_CHAR = rf"(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|{_ESCAPED})"
+_HOSTPORT_PARAMS_RE = re.compile(
+    rf"(?P<host>{HOST})(?::(?P<port>[0-9]{{1,5}}))?"
+    rf"(?P<params>(?:;{_URI_PARAM_CHAR}+(?:={_URI_PARAM_CHAR}+)?)*)"
 )
 _QUOTED_NAME_RE = re.compile(rf"({QUOTED}){WS}<")
 _TOKEN_NAME_RE = re.compile(rf"((?:{TOKEN}(?:[ \t]+{TOKEN})*)?){WS}<")
@@ -57,7 +66,7 @@ _URI_HEADERS_RE = re.compile(
 )
 _VIA_RE = re.compile(
     rf"(?P<protocol>{TOKEN}){WS}/{WS}(?P<version>{TOKEN}){WS}/{WS}(?P<transport>{TOKEN})"
-    rf"[ \t]+(?P<host>{sipgrammar.HOST})(?:{WS}:{WS}(?P<port>[0-9]{{1,5}}))?"
+    rf"[ \t]+(?P<host>{HOST})(?:{WS}:{WS}(?P<port>[0-9]{{1,5}}))?"
 )
 _CSEQ_RE = re.compile(rf"([0-9]{{1,10}})[ \t]+({TOKEN})")
 _DIGITS_RE = re.compile(r"[0-9]{1,10}")
@@ -157,51 +166,13 @@ def parse_params(text: str, pos: int = 0) -> Parameters:
 
 
 def parse_uri(text: str, *, allow_headers: bool) -> URI:
-    """A SIP/SIPS/TEL URI through sipmessage, or another scheme kept opaque."""
+    """A SIP/SIPS URI as sipmessage's ``URI`` (user, password and parameters
+    unescaped as ``URI.parse`` does), a TEL URI through ``URI.parse``, or
+    another scheme kept opaque."""
     colon = text.find(":")
     scheme = text[:colon].lower() if colon > 0 else ""
     if scheme in ("sip", "sips"):
-        plain = _PLAIN_SIP_URI_RE.fullmatch(text, colon + 1)
-        if plain is not None:
-            port_text = plain.group("port")
-            port = int(port_text) if port_text else None
-            if port is not None and port > 65535:
-                raise fail("URI port", text)
-            params = plain.group("params")
-            return URI(
-                scheme=scheme,
-                host=plain.group("host"),
-                user=plain.group("user"),
-                port=port,
-                parameters=parse_params(params) if params else Parameters(),
-            )
-        rest = text[colon + 1 :]
-        # '?' may appear in the user part; headers start after the host.
-        at = rest.rfind("@")
-        question = rest.find("?", at + 1)
-        headers = ""
-        if question >= 0:
-            headers = rest[question + 1 :]
-            rest = rest[:question]
-            if not allow_headers or _URI_HEADERS_RE.fullmatch(headers) is None:
-                raise fail("URI", text)
-        try:
-            uri = URI.parse(f"{scheme}:{rest}")
-        except ValueError:
-            raise fail("URI", text) from None
-        if uri.port is not None and uri.port > 65535:
-            raise fail("URI port", text)
-        if question >= 0:
-            return URIWithHeaders(
-                scheme=uri.scheme,
-                host=uri.host,
-                user=uri.user,
-                password=uri.password,
-                port=uri.port,
-                parameters=uri.parameters,
-                headers=headers,
-            )
-        return uri
+        return _sip_uri(text, scheme, text[colon + 1 :], allow_headers)
     if scheme == "tel":
         try:
             return URI.parse(f"tel:{text[4:]}")
@@ -214,6 +185,72 @@ def parse_uri(text: str, *, allow_headers: bool) -> URI:
     ):
         return AbsoluteURI(scheme=text[:colon], host="", opaque=text[colon + 1 :])
     raise fail("URI", text)
+
+
+def _sip_uri(text: str, scheme: str, rest: str, allow_headers: bool) -> URI:
+    # '@' cannot appear unescaped after the userinfo, nor '?' before the host
+    # be told from a user character: split on the last '@' first.
+    at = rest.rfind("@")
+    user: str | None = None
+    password: str | None = None
+    if at >= 0:
+        userinfo = rest[:at]
+        user, colon, secret = userinfo.partition(":")
+        if _USER_RE.fullmatch(user) is None:
+            raise fail("URI user", text)
+        if colon:
+            if _PASSWORD_RE.fullmatch(secret) is None:
+                raise fail("URI password", text)
+            password = unquote_uri(secret)
+        user = unquote_uri(user)
+        rest = rest[at + 1 :]
+    headers: str | None = None
+    question = rest.find("?")
+    if question >= 0:
+        headers = rest[question + 1 :]
+        rest = rest[:question]
+        if not allow_headers or _URI_HEADERS_RE.fullmatch(headers) is None:
+            raise fail("URI headers", text)
+    match = _HOSTPORT_PARAMS_RE.fullmatch(rest)
+    if match is None:
+        raise fail("URI", text)
+    port_text = match.group("port")
+    port = int(port_text) if port_text else None
+    if port is not None and port > 65535:
+        raise fail("URI port", text)
+    params = match.group("params")
+    parameters = _uri_params(params) if params else Parameters()
+    host = match.group("host")
+    if headers is not None:
+        return URIWithHeaders(
+            scheme=scheme,
+            host=host,
+            user=user,
+            password=password,
+            port=port,
+            parameters=parameters,
+            headers=headers,
+        )
+    return URI(
+        scheme=scheme, host=host, user=user, password=password, port=port, parameters=parameters
+    )
+
+
+def unquote_uri(text: str) -> str:
+    return urllib.parse.unquote(text) if "%" in text else text
+
+
+def _uri_params(text: str) -> Parameters:
+    data: dict[str, str | None] = {}
+    seen: set[str] = set()
+    for part in text[1:].split(";"):
+        name, equals, value = part.partition("=")
+        name = unquote_uri(name)
+        if name.lower() in seen:
+            raise fail("duplicate URI parameter", name)
+        seen.add(name.lower())
+        data[name] = unquote_uri(value) if equals else None
+    return Parameters(**data)
 
 
 def parse_address(text: str) -> Address:

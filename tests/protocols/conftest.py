@@ -11,7 +11,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-settings.register_profile("protocols-default", max_examples=300, deadline=None)
+settings.register_profile("protocols-default", max_examples=200, deadline=None)
 settings.register_profile(
     "fuzz",
     max_examples=20_000,
