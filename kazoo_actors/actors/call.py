@@ -1,0 +1,722 @@
+"""The call actor: one Trio task per call, driving an ``InviteSession`` and a ``MediaSession``.
+
+It owns its call's media (created and closed in its task), its timers and its
+transfer state. It never touches the socket: SIP goes out through the
+account's ``CallRouter`` and comes back into the call's bounded inbox, with
+the program's commands (``Call`` methods) and received RFC 4733 digits (a
+small child task forwards those from the media session).
+
+Media follows signalling: our offer goes in the INVITE, the first SDP answer
+(183 early media or the 2xx) is applied, an incoming offer is answered before
+ringing so an offer we cannot use is refused with 488 before the program is
+even told. A re-INVITE/UPDATE is answered by the session with our SDP
+(hold mirrored), so media is not renegotiated.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+from sipmessage import Address, Request, Response, Via
+
+from kazoo_actors import call_events as ev
+from kazoo_actors.call import (
+    Accept,
+    Call,
+    CallError,
+    Command,
+    Hangup,
+    MuteRequest,
+    Reject,
+    SendDtmf,
+    Transfer,
+)
+from kazoo_actors.callbacks import invoke_callback
+from kazoo_actors.event_feed import EventFeed
+from kazoo_actors.params import RegisterParams
+from media.errors import DtmfNotNegotiatedError, MediaError
+from media.options import MediaOptions
+from media.probe import ProbeReading
+from media.session import MediaSession, MediaStatistics
+from media.sinks import AudioSink
+from media.sources import AudioSource
+from protocols.sip import checked_headers
+from protocols.sip.actions import CancelTimer, Send, StartTimer
+from protocols.sip.digest import DigestClient, DigestCredentials
+from protocols.sip.errors import LocalProtocolError, ParseError
+from protocols.sip.invite_session import (
+    Answered,
+    Confirmed,
+    DtmfReceived,
+    Ended,
+    InfoIgnored,
+    InfoResult,
+    InviteSession,
+    Outcome,
+    Progress,
+    RemoteDirection,
+    SessionState,
+)
+from protocols.sip.refer import (
+    IncomingRefer,
+    OutgoingRefer,
+    TransferAccepted,
+    TransferFailed,
+    TransferProgress,
+    TransferSucceeded,
+)
+from protocols.sip.replies import response_to
+from protocols.sip.respond_action import Respond
+
+if TYPE_CHECKING:
+    from kazoo_actors.actors.call_router import CallDefaults, CallRouter
+
+log = logging.getLogger("kazoo_actors.call")
+
+INBOX_SIZE = 64
+
+
+@attrs.frozen(kw_only=True)
+class CallSettings:
+    account: str
+    params: RegisterParams
+    contact: str
+    local_via: Via
+    defaults: CallDefaults
+    rng: random.Random
+
+
+@attrs.frozen(kw_only=True)
+class SipIn:
+    message: Request | Response
+    request: Request | None
+    """For a response: the request it answers."""
+
+
+@attrs.frozen(kw_only=True)
+class SipFailed:
+    request: Request
+    code: int
+    reason: str
+
+
+@attrs.frozen
+class ConnectionLost:
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class TargetProgress:
+    """How the call we placed for an incoming REFER goes (reported back by NOTIFY)."""
+
+    code: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class MediaDigit:
+    digit: str
+    duration_ms: int
+
+
+Inbound = SipIn | SipFailed | ConnectionLost | TargetProgress | MediaDigit | Command
+
+
+def _caller_identity(invite: Request) -> tuple[str, str, str]:
+    address = checked_headers.from_address(invite)
+    return (address.name or "").strip('"'), address.uri.user or "", str(address.uri)
+
+
+class CallActor:
+    def __init__(
+        self,
+        router: CallRouter,
+        settings: CallSettings,
+        *,
+        direction: str,
+        target: str,
+        caller_name: str,
+        caller_number: str,
+        media_options: MediaOptions,
+        source: AudioSource | None,
+        sinks: list[AudioSink],
+        session: InviteSession | None = None,
+        observer: Any = None,
+    ) -> None:
+        self.router = router
+        self.settings = settings
+        self.direction = direction
+        self.session = session
+        self.media: MediaSession | None = None
+        self.answered = False
+        self._media_options = media_options
+        self._source = source
+        self._sinks = sinks
+        self._target = target
+        self._observer = observer
+        self._observer_done = False
+        self._send, self._inbox = trio.open_memory_channel[Inbound](INBOX_SIZE)
+        self._timers: dict[str, float] = {}
+        self._answer_sdp: str | None = None
+        self._remote_sdp_applied = False
+        self._refer_out: OutgoingRefer | None = None
+        self._refer_in: IncomingRefer | None = None
+        self._ended = trio.Event()
+        self._feed = EventFeed(limit=128)
+        self.call = Call(
+            self,
+            account=settings.account,
+            direction=direction,
+            remote_uri=target,
+            caller_name=caller_name,
+            caller_number=caller_number,
+            feed=self._feed,
+        )
+
+    # -- construction -----------------------------------------------------------------
+
+    @classmethod
+    def outgoing(
+        cls,
+        router: CallRouter,
+        *,
+        target: str,
+        media_options: MediaOptions | None,
+        source: AudioSource | None,
+        sinks: list[AudioSink] | None,
+        observer: Any = None,
+    ) -> CallActor:
+        settings = router.settings()
+        defaults = settings.defaults
+        params = settings.params
+        return cls(
+            router,
+            settings,
+            direction="outgoing",
+            target=_normalise_target(target, params.realm),
+            caller_name="",
+            caller_number=params.user,
+            media_options=media_options or defaults.media_options,
+            source=source if source is not None else (defaults.source or _none)(),
+            sinks=sinks if sinks is not None else (defaults.sinks or list)(),
+            observer=observer,
+        )
+
+    @classmethod
+    def incoming(cls, router: CallRouter, invite: Request) -> CallActor:
+        settings = router.settings()
+        defaults = settings.defaults
+        session = InviteSession.incoming(
+            invite,
+            contact=settings.contact,
+            local_via=settings.local_via,
+            reliable=True,
+            answer_timeout=defaults.answer_timeout,
+            rng=settings.rng,
+        )
+        name, number, uri = _caller_identity(invite)
+        return cls(
+            router,
+            settings,
+            direction="incoming",
+            target=uri,
+            caller_name=name,
+            caller_number=number,
+            media_options=defaults.media_options,
+            source=(defaults.source or _none)(),
+            sinks=(defaults.sinks or list)(),
+            session=session,
+        )
+
+    # -- what the facade and the router read ---------------------------------------------
+
+    @property
+    def call_id(self) -> str:
+        return self.session.call_id if self.session is not None else ""
+
+    @property
+    def state(self) -> str:
+        return self.session.state.value if self.session is not None else "new"
+
+    @property
+    def session_ended(self) -> bool:
+        return self._ended.is_set()
+
+    def command(self, item: Command) -> None:
+        try:
+            self._send.send_nowait(item)
+        except trio.WouldBlock:
+            raise CallError(f"call {self.call_id} is busy: too many commands queued") from None
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise CallError(f"call {self.call_id} is over") from None
+
+    def deliver(self, item: Inbound) -> None:
+        try:
+            self._send.send_nowait(item)
+        except trio.WouldBlock:
+            log.warning("call %s: inbox full, dropped %s", self.call_id, type(item).__name__)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    def probe(self) -> ProbeReading | None:
+        return self.media.probe() if self.media is not None else None
+
+    def media_statistics(self) -> MediaStatistics | None:
+        return self.media.statistics() if self.media is not None else None
+
+    async def wait_ended(self) -> None:
+        await self._ended.wait()
+
+    # -- the task ------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[Call] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            async with MediaSession(
+                self._media_options, source=self._source, sinks=self._sinks
+            ) as media:
+                self.media = media
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._forward_media_digits, media)
+                    if self.direction == "outgoing":
+                        await self._place(media, task_status)
+                    else:
+                        task_status.started(self.call)
+                        await self._offer_received(media)
+                    await self._loop()
+                    nursery.cancel_scope.cancel()
+        finally:
+            self.router.forget(self)
+            self._ended.set()
+            self._feed.close()
+            self._send.close()
+            self._report_to_observer(487, "Request Terminated")
+
+    async def _place(self, media: MediaSession, task_status: trio.TaskStatus[Call]) -> None:
+        settings = self.settings
+        params = settings.params
+        try:
+            offer = await media.create_offer()
+        except MediaError as exc:
+            raise CallError(f"cannot create a media offer: {exc}") from exc
+        digest = DigestClient(
+            DigestCredentials.from_private_identity(
+                params.private_identity, params.password, params.realm
+            ),
+            settings.rng,
+        )
+        try:
+            self.session = InviteSession.outgoing(
+                target=self._target,
+                local_address=f"<{params.aor}>",
+                contact=settings.contact,
+                local_via=settings.local_via,
+                offer_sdp=offer,
+                digest=digest,
+                reliable=True,
+                user_agent=params.user_agent,
+                rng=settings.rng,
+            )
+        except ValueError as exc:
+            raise CallError(f"cannot call {self._target!r}: {exc}") from exc
+        self.router.adopt(self)
+        await self._perform(self.session.start())
+        task_status.started(self.call)
+
+    async def _offer_received(self, media: MediaSession) -> None:
+        session = self._session()
+        await self._perform(session.start())
+        offer = session.remote_sdp
+        if offer is None:
+            log.info("call %s: INVITE without an SDP offer refused with 488", self.call_id)
+            await self._perform(session.reject(488))
+            return
+        try:
+            self._answer_sdp = await media.create_answer(offer)
+        except MediaError as exc:
+            log.info("call %s: offer not acceptable (488): %s", self.call_id, exc)
+            await self._perform(session.reject(488))
+            return
+        self._remote_sdp_applied = True
+        if session.state is not SessionState.INCOMING:
+            return  # cancelled while the answer was prepared
+        await self._perform(session.ring())
+        call = self.call
+        await self.router.emit(
+            ev.CallIncoming(
+                call=call,
+                call_id=self.call_id,
+                account=self.settings.account,
+                caller_name=call.caller_name,
+                caller_number=call.caller_number,
+            ),
+            "on_incoming",
+            call,
+        )
+
+    async def _loop(self) -> None:
+        while not self._session().ended:
+            deadline = min(self._timers.values(), default=math.inf)
+            with trio.move_on_at(deadline):
+                item = await self._inbox.receive()
+                await self._handle(item)
+            now = trio.current_time()
+            for name, due in list(self._timers.items()):
+                if due <= now and self._timers.get(name) == due:
+                    del self._timers[name]
+                    await self._timer(name)
+
+    async def _forward_media_digits(self, media: MediaSession) -> None:
+        async for event in media.dtmf_received:
+            self.deliver(MediaDigit(digit=event.digit, duration_ms=event.duration_ms))
+
+    # -- handling --------------------------------------------------------------------------
+
+    def _session(self) -> InviteSession:
+        assert self.session is not None  # set before the loop runs
+        return self.session
+
+    async def _handle(self, item: Inbound) -> None:
+        session = self._session()
+        try:
+            if isinstance(item, SipIn):
+                await self._sip(item)
+            elif isinstance(item, SipFailed):
+                if item.request.method == "REFER" and self._refer_out is not None:
+                    await self._perform(self._refer_out.request_failed(item.code, item.reason))
+                else:
+                    await self._perform(
+                        session.request_failed(item.request, item.code, item.reason)
+                    )
+            elif isinstance(item, ConnectionLost):
+                await self._perform(session.transport_failed())
+            elif isinstance(item, MediaDigit):
+                await self._emit(
+                    ev.DtmfReceived(
+                        call_id=self.call_id,
+                        account=self.settings.account,
+                        digit=item.digit,
+                        duration_ms=item.duration_ms,
+                        method="rfc4733",
+                    )
+                )
+            elif isinstance(item, TargetProgress):
+                await self._target_progress(item)
+            else:
+                await self._command(item)
+        except ParseError as exc:
+            log.warning("call %s: dropped a malformed message: %s", self.call_id, exc)
+
+    async def _sip(self, item: SipIn) -> None:
+        session = self._session()
+        message = item.message
+        if isinstance(message, Response):
+            method = checked_headers.cseq(message).method
+            if method == "REFER" and self._refer_out is not None:
+                if self._refer_out.is_response_to_us(message):
+                    await self._perform(self._refer_out.receive_response(message))
+                return
+            if method == "NOTIFY":
+                return  # answers to our transfer-progress NOTIFYs
+            await self._perform(session.receive_response(message))
+            return
+        if message.method == "REFER":
+            await self._refer_received(message)
+        elif message.method == "NOTIFY":
+            if self._refer_out is None:
+                await self._perform([Respond(request=message, response=response_to(message, 481))])
+            else:
+                await self._perform(self._refer_out.receive_notify(message))
+        else:
+            await self._perform(session.receive_request(message))
+
+    async def _command(self, item: Command) -> None:
+        session = self._session()
+        if isinstance(item, MuteRequest):
+            await self._mute(item)
+            return
+        try:
+            if isinstance(item, Accept):
+                if item.source is not None and self.media is not None:
+                    await self.media.set_source(item.source)
+                if self._answer_sdp is None:
+                    raise CallError("there is no media answer to accept with")
+                await self._perform(session.accept(self._answer_sdp))
+            elif isinstance(item, Reject):
+                await self._perform(session.reject(item.code))
+            elif isinstance(item, Hangup):
+                await self._perform(session.hangup())
+            elif isinstance(item, SendDtmf):
+                await self._send_dtmf(item.digit)
+            elif isinstance(item, Transfer):
+                await self._transfer(item.target)
+        except (LocalProtocolError, CallError, MediaError, ValueError) as exc:
+            log.warning("call %s: %s refused: %s", self.call_id, type(item).__name__, exc)
+
+    async def _send_dtmf(self, digit: str) -> None:
+        session = self._session()
+        if self.settings.defaults.dtmf_method == "rfc4733" and self.media is not None:
+            try:
+                await self.media.send_dtmf(digit)
+                return
+            except DtmfNotNegotiatedError:
+                log.info("call %s: telephone-event not negotiated, DTMF by INFO", self.call_id)
+        await self._perform(session.send_dtmf_info(digit))
+
+    async def _mute(self, request: MuteRequest) -> None:
+        if self.media is None or self._session().ended:
+            error = CallError("the call has no media to mute")
+            request.resolve(error)
+            await invoke_callback(request.on_error, error, account=self.settings.account)
+            return
+        try:
+            self.media.set_muted(request.muted)
+        except MediaError as exc:
+            error = CallError(f"cannot mute: {exc}")
+            request.resolve(error)
+            await invoke_callback(request.on_error, error, account=self.settings.account)
+            return
+        request.resolve()
+        await invoke_callback(request.on_success, account=self.settings.account)
+        await self._emit(
+            ev.MuteChanged(call_id=self.call_id, account=self.settings.account, muted=request.muted)
+        )
+
+    async def _transfer(self, target: str) -> None:
+        session = self._session()
+        if session.state is not SessionState.CONFIRMED or session.dialog is None:
+            raise CallError("only an answered call can be transferred")
+        if self._refer_out is not None and not self._refer_out.finished:
+            raise CallError("a transfer is already in progress")
+        refer = OutgoingRefer(
+            session.dialog,
+            target=_normalise_target(target, self.settings.params.realm),
+            referred_by=self.settings.params.aor,
+        )
+        self._refer_out = refer
+        await self._perform(refer.start())
+        await self._transfer_event("requested", refer.target)
+
+    async def _refer_received(self, request: Request) -> None:
+        session = self._session()
+        if session.state is not SessionState.CONFIRMED or session.dialog is None:
+            await self._perform([Respond(request=request, response=response_to(request, 481))])
+            return
+        try:
+            refer = IncomingRefer.from_request(session.dialog, request)
+        except ParseError as exc:
+            log.info("call %s: REFER refused: %s", self.call_id, exc)
+            await self._perform([Respond(request=request, response=response_to(request, 400))])
+            return
+        self._refer_in = refer
+        await self._perform(refer.accept())
+        await self._transfer_event("requested", refer.target, incoming=True)
+        actor = self
+
+        def observe(code: int, reason: str) -> None:
+            actor.deliver(TargetProgress(code=code, reason=reason))
+
+        try:
+            await self.router.start_call(refer.target, observer=observe)
+        except CallError as exc:
+            await self._target_progress(TargetProgress(code=503, reason=str(exc)))
+
+    async def _target_progress(self, item: TargetProgress) -> None:
+        refer = self._refer_in
+        if refer is None:
+            return
+        await self._perform(refer.report(item.code, item.reason))
+        stage: ev.TransferStage = "progress"
+        if item.code >= 200:
+            stage = "succeeded" if item.code < 300 else "failed"
+        await self._transfer_event(stage, refer.target, item.code, item.reason, incoming=True)
+
+    async def _timer(self, name: str) -> None:
+        if name == "refer" and self._refer_out is not None:
+            await self._perform(self._refer_out.timer_fired(name))
+        else:
+            await self._perform(self._session().timer_fired(name))
+
+    # -- outputs ---------------------------------------------------------------------------
+
+    async def _perform(self, outputs: list[Any]) -> None:
+        now = trio.current_time()
+        for item in outputs:
+            if isinstance(item, Send | Respond):
+                self.router.post(item)
+            elif isinstance(item, StartTimer):
+                self._timers[item.name] = now + item.seconds
+            elif isinstance(item, CancelTimer):
+                self._timers.pop(item.name, None)
+            else:
+                await self._event(item)
+
+    async def _event(self, item: Any) -> None:
+        account = self.settings.account
+        if isinstance(item, Progress):
+            if item.sdp is not None:
+                await self._apply_remote_sdp(item.sdp)
+            self._report_to_observer(item.code, item.reason, final=False)
+            await self._emit(
+                ev.CallProgress(
+                    call_id=self.call_id,
+                    account=account,
+                    code=item.code,
+                    reason=item.reason,
+                    early_media=item.sdp is not None,
+                )
+            )
+        elif isinstance(item, Answered):
+            if item.sdp is not None and not await self._apply_remote_sdp(item.sdp):
+                await self._perform(self._session().bye())
+                return
+            await self._accepted()
+        elif isinstance(item, Confirmed):
+            await self._accepted()
+        elif isinstance(item, RemoteDirection):
+            await self._emit(
+                ev.RemoteHold(
+                    call_id=self.call_id,
+                    account=account,
+                    on_hold=item.on_hold,
+                    direction=item.direction,
+                )
+            )
+        elif isinstance(item, DtmfReceived):
+            await self._emit(
+                ev.DtmfReceived(
+                    call_id=self.call_id,
+                    account=account,
+                    digit=item.digit,
+                    duration_ms=item.duration_ms,
+                    method="info",
+                )
+            )
+        elif isinstance(item, InfoIgnored):
+            log.warning("call %s: ignored an INFO: %s", self.call_id, item.reason)
+        elif isinstance(item, InfoResult):
+            if item.code >= 300:
+                log.info("call %s: INFO answered %s %s", self.call_id, item.code, item.reason)
+        elif isinstance(item, Ended):
+            await self._call_ended(item)
+        elif isinstance(item, TransferAccepted):
+            assert self._refer_out is not None
+            await self._transfer_event("accepted", self._refer_out.target, item.code)
+        elif isinstance(item, TransferProgress):
+            assert self._refer_out is not None
+            await self._transfer_event("progress", self._refer_out.target, item.code, item.reason)
+        elif isinstance(item, TransferSucceeded):
+            assert self._refer_out is not None
+            await self._transfer_event("succeeded", self._refer_out.target, item.code, item.reason)
+            # The far end talks to the target now: our part of the call is done.
+            await self._perform(self._session().hangup())
+        elif isinstance(item, TransferFailed):
+            assert self._refer_out is not None
+            await self._transfer_event("failed", self._refer_out.target, item.code, item.reason)
+
+    async def _apply_remote_sdp(self, sdp: str) -> bool:
+        if self._remote_sdp_applied or self.media is None:
+            return True
+        self._remote_sdp_applied = True
+        try:
+            await self.media.accept_answer(sdp)
+        except MediaError as exc:
+            log.warning("call %s: the far end's SDP answer is unusable: %s", self.call_id, exc)
+            return False
+        return True
+
+    async def _accepted(self) -> None:
+        if self.answered:
+            return
+        self.answered = True
+        self._report_to_observer(200, "OK")
+        event = ev.CallAccepted(
+            call_id=self.call_id,
+            account=self.settings.account,
+            direction="outgoing" if self.direction == "outgoing" else "incoming",
+        )
+        await self._emit(event, "on_accepted")
+
+    async def _call_ended(self, end: Ended) -> None:
+        source: ev.Source = "local" if end.by == "local" else "remote"
+        if end.outcome is Outcome.FAILED and end.code in (408, 503):
+            source = "system"
+        account = self.settings.account
+        if self.answered:
+            await self._emit(
+                ev.CallHangup(
+                    call_id=self.call_id,
+                    account=account,
+                    code=end.code,
+                    reason=end.reason,
+                    source=source,
+                ),
+                "on_hangup",
+            )
+        else:
+            self._report_to_observer(end.code, end.reason)
+            await self._emit(
+                ev.CallCancel(
+                    call_id=self.call_id,
+                    account=account,
+                    code=end.code,
+                    message=end.reason,
+                    source=source,
+                    outcome=end.outcome.value,
+                ),
+                "on_cancel",
+            )
+
+    async def _transfer_event(
+        self,
+        stage: ev.TransferStage,
+        target: str,
+        code: int | None = None,
+        reason: str | None = None,
+        *,
+        incoming: bool = False,
+    ) -> None:
+        event = ev.TransferStatus(
+            call_id=self.call_id,
+            account=self.settings.account,
+            stage=stage,
+            target=target,
+            code=code,
+            reason=reason,
+            incoming=incoming,
+        )
+        callback = "on_transfer" if stage == "accepted" and not incoming else None
+        await self._emit(event, callback)
+
+    async def _emit(self, event: ev.CallEvent, callback: str | None = None) -> None:
+        self._feed.publish(event)  # type: ignore[arg-type]  # the feed is generic at runtime
+        await self.router.emit(event, callback, event)
+
+    def _report_to_observer(self, code: int, reason: str, *, final: bool = True) -> None:
+        if self._observer is None or self._observer_done:
+            return
+        if final:
+            self._observer_done = True
+        self._observer(code, reason)
+
+
+def _none() -> AudioSource | None:
+    return None
+
+
+def _normalise_target(target: str, realm: str) -> str:
+    """``bob`` or ``bob@host`` become SIP URIs (kazoo.js accepted bare numbers)."""
+    text = target.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1]
+    if ":" not in text.split("@")[0]:
+        text = f"sip:{text}" if "@" in text else f"sip:{text}@{realm}"
+    try:
+        Address.parse(f"<{text}>")
+    except ValueError as exc:
+        raise CallError(f"not a SIP address: {target!r}") from exc
+    return text

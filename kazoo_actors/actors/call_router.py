@@ -1,0 +1,264 @@
+"""An account's calls: which SIP messages go to which call task, and what they send out.
+
+The account actor stays the only task that touches its socket and its
+transaction layer (``SipEndpoint``). Calls run as tasks of their own (one per
+call, in the nursery this router opens inside the account actor's task) and
+talk to the account through this router:
+
+- out: a call task ``post``s requests and responses here and wakes the
+  account's mailbox; the account drains them with ``outbound(endpoint)``,
+  which starts client transactions, answers through server transactions and
+  hands ACKs for 2xx straight to the transport (they have no transaction).
+- in: the account gives every response and failure of a request that is not
+  its own to ``route``, and asks ``claims(request)`` for each new request:
+  INVITEs that start calls, anything whose Call-ID is a live call, and
+  CANCELs (481 when nothing matches). Everything else stays the account's
+  (``server_requests``: OPTIONS, out-of-dialog NOTIFY, 481 for unknown dialogs).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import attrs
+import trio
+from sipmessage import URI, Request, Via
+
+from kazoo_actors.actors.call import (
+    CallActor,
+    CallSettings,
+    ConnectionLost,
+    Inbound,
+    SipFailed,
+    SipIn,
+)
+from kazoo_actors.actors.sip_endpoint import (
+    EndpointOutput,
+    FinalResponse,
+    ProvisionalResponse,
+    RequestFailed,
+    SipEndpoint,
+)
+from kazoo_actors.call import Call, CallError, NoCurrentCall
+from kazoo_actors.call_events import CallEvent
+from kazoo_actors.callbacks import invoke_callback
+from kazoo_actors.event_feed import EventFeed
+from kazoo_actors.params import RegisterParams
+from media.options import MediaOptions
+from media.sinks import AudioSink
+from media.sources import AudioSource
+from protocols.sip.actions import Send
+from protocols.sip.errors import ParseError
+from protocols.sip.replies import response_to
+from protocols.sip.respond_action import Respond
+
+log = logging.getLogger("kazoo_actors.calls")
+
+MAX_CALLS = 64
+"""Live calls per account; an INVITE beyond this is answered 486."""
+
+
+@attrs.frozen
+class CallWork:
+    """Mailbox item: a call task queued messages for the account to send."""
+
+
+@attrs.define(kw_only=True)
+class CallDefaults:
+    """How calls of this account are set up unless ``connect``/``accept`` say otherwise."""
+
+    media_options: MediaOptions = attrs.field(factory=MediaOptions)
+    source: Callable[[], AudioSource] | None = None
+    sinks: Callable[[], list[AudioSink]] | None = None
+    dtmf_method: str = "info"
+    answer_timeout: float = 60.0
+
+
+class CallRouter:
+    def __init__(
+        self,
+        *,
+        account: str,
+        params: RegisterParams,
+        feed: EventFeed,
+        wake: Callable[[], None],
+        contact: Callable[[], str],
+        registered: Callable[[], bool],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.account = account
+        self.params = params
+        self.defaults = CallDefaults()
+        self._feed = feed
+        self._wake = wake
+        self._contact = contact
+        self._registered = registered
+        self._rng = rng or random.Random()
+        self._calls: dict[str, CallActor] = {}
+        self._outbox: deque[Send | Respond] = deque()
+        self._nursery: trio.Nursery | None = None
+
+    # -- lifetime (inside the account actor's task) ----------------------------------
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[None]:
+        """The nursery that owns this account's call tasks; leaving it ends every call."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            try:
+                yield
+            finally:
+                self._nursery = None
+                nursery.cancel_scope.cancel()
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def calls(self) -> list[Call]:
+        return [actor.call for actor in self._calls.values()]
+
+    def current(self) -> Call:
+        """The call the kazoo.js-style account methods act on: the newest answered live call,
+        else the newest live call."""
+        live = [a for a in self._calls.values() if not a.session_ended]
+        answered = [a for a in live if a.answered]
+        chosen = (answered or live)[-1:] if (answered or live) else []
+        if not chosen:
+            raise NoCurrentCall(f"account {self.account} has no call in progress")
+        return chosen[0].call
+
+    # -- what call tasks use ----------------------------------------------------------
+
+    def settings(self) -> CallSettings:
+        contact = self._contact()
+        host = URI.parse(contact).host
+        secure = (self.params.ws_url or "").startswith("wss:")
+        return CallSettings(
+            account=self.account,
+            params=self.params,
+            contact=contact,
+            local_via=Via("WSS" if secure else "WS", host),
+            defaults=self.defaults,
+            rng=self._rng,
+        )
+
+    def post(self, item: Send | Respond) -> None:
+        self._outbox.append(item)
+        self._wake()
+
+    async def emit(self, event: CallEvent, callback: str | None, *args: Any) -> None:
+        self._feed.publish(event)  # type: ignore[arg-type]  # AccountEvent grows with calls
+        if callback is not None:
+            await invoke_callback(
+                getattr(self.params, callback), *args, account=self.account, name=callback
+            )
+
+    def forget(self, actor: CallActor) -> None:
+        if self._calls.get(actor.call_id) is actor:
+            del self._calls[actor.call_id]
+
+    def adopt(self, actor: CallActor) -> None:
+        self._calls[actor.call_id] = actor
+
+    async def start_call(
+        self,
+        target: str,
+        *,
+        media_options: MediaOptions | None = None,
+        source: AudioSource | None = None,
+        sinks: list[AudioSink] | None = None,
+        observer: Callable[[int, str], None] | None = None,
+    ) -> Call:
+        """Place a call; returns once the INVITE is on its way (CallError when we cannot)."""
+        if self._nursery is None or not self._registered():
+            raise CallError(f"account {self.account} is not registered: cannot call {target}")
+        if len(self._calls) >= MAX_CALLS:
+            raise CallError(f"account {self.account} already has {MAX_CALLS} calls")
+        actor = CallActor.outgoing(
+            self,
+            target=target,
+            media_options=media_options,
+            source=source,
+            sinks=sinks,
+            observer=observer,
+        )
+        call: Call = await self._nursery.start(actor.run)
+        return call
+
+    # -- what the account actor calls -------------------------------------------------------
+
+    def outbound(self, endpoint: SipEndpoint) -> list[EndpointOutput]:
+        """Drain what call tasks queued: client transactions, server-transaction answers, ACKs."""
+        out: list[EndpointOutput] = []
+        while self._outbox:
+            item = self._outbox.popleft()
+            try:
+                if isinstance(item, Respond):
+                    out.extend(endpoint.respond(item.request, item.response))
+                elif isinstance(item.message, Request) and item.message.method != "ACK":
+                    out.extend(endpoint.send_request(item.message))
+                else:
+                    out.append(item)
+            except (ParseError, ValueError) as exc:
+                log.warning("account %s: a call's message was not sent: %s", self.account, exc)
+        return out
+
+    def route(self, item: FinalResponse | ProvisionalResponse | RequestFailed) -> bool:
+        """A response or failure for a request a call sent; False when no call owns it."""
+        actor = self._calls.get(item.request.headers.get("Call-ID") or "")
+        if actor is None:
+            return False
+        if isinstance(item, RequestFailed):
+            actor.deliver(SipFailed(request=item.request, code=item.code, reason=item.reason))
+        else:
+            actor.deliver(SipIn(message=item.response, request=item.request))
+        return True
+
+    def claims(self, request: Request) -> bool:
+        if (request.headers.get("Call-ID") or "") in self._calls:
+            return True
+        if request.method == "CANCEL":
+            return True
+        return request.method == "INVITE" and not _has_to_tag(request)
+
+    def incoming(self, request: Request, endpoint: SipEndpoint) -> list[EndpointOutput]:
+        """A request ``claims`` said is ours; returns what the account must perform now."""
+        actor = self._calls.get(request.headers.get("Call-ID") or "")
+        if actor is not None:
+            actor.deliver(SipIn(message=request, request=None))
+            return []
+        if request.method == "CANCEL":
+            return endpoint.respond(request, response_to(request, 481))
+        if request.method == "ACK":
+            return []
+        if self._nursery is None or len(self._calls) >= MAX_CALLS:
+            return endpoint.respond(request, response_to(request, 486, to_tag="busy"))
+        try:
+            actor = CallActor.incoming(self, request)
+        except ParseError as exc:
+            log.warning("account %s: unusable INVITE answered 400: %s", self.account, exc)
+            return endpoint.respond(request, response_to(request, 400, to_tag="bad"))
+        self._calls[actor.call_id] = actor
+        self._nursery.start_soon(actor.run)
+        return []
+
+    def connection_lost(self) -> None:
+        for actor in list(self._calls.values()):
+            actor.deliver(ConnectionLost())
+
+    def statistics(self) -> dict[str, int]:
+        return {"calls": len(self._calls), "queued": len(self._outbox)}
+
+
+def _has_to_tag(request: Request) -> bool:
+    with suppress(ValueError):
+        return "tag" in request.to_address.parameters
+    return False
+
+
+__all__ = ["CallDefaults", "CallRouter", "CallWork", "Inbound"]
