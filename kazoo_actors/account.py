@@ -11,6 +11,7 @@ Events come through the ``on_*`` callbacks of ``RegisterParams`` and through
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import trio
 
@@ -24,9 +25,14 @@ from kazoo_actors.actors.account import (
     SetAutoReconnect,
     SetMonitorConnectivity,
 )
+from kazoo_actors.actors.call_router import CallDefaults
+from kazoo_actors.call import Call, MuteRequest
 from kazoo_actors.event_feed import EventFeed
 from kazoo_actors.events import AccountEvent
 from kazoo_actors.params import RegisterParams
+from media.options import MediaOptions
+from media.sinks import AudioSink
+from media.sources import AudioSource
 
 
 class Account:
@@ -87,6 +93,52 @@ class Account:
 
     def statistics(self) -> AccountStatistics:
         return self._actor.statistics()
+
+    # -- calls (kazoo.js connect/hangup/sendDTMF/transfer/muteMicrophone) --------------
+
+    @property
+    def call_defaults(self) -> CallDefaults:
+        """Media options, source/sink factories, DTMF method and answer timeout of new calls."""
+        return self._actor.calls.defaults
+
+    async def connect(
+        self,
+        uri: str,
+        *,
+        media_options: MediaOptions | None = None,
+        source: AudioSource | None = None,
+        sinks: list[AudioSink] | None = None,
+    ) -> Call:
+        """Call ``uri`` (``sip:bob@realm``, ``bob@realm`` or ``bob``); returns once the
+        INVITE is sent. ``CallError`` when the account is not registered."""
+        return await self._actor.calls.start_call(
+            uri, media_options=media_options, source=source, sinks=sinks
+        )
+
+    def calls(self) -> list[Call]:
+        return self._actor.calls.calls()
+
+    @property
+    def current_call(self) -> Call:
+        """The call the methods below act on; ``NoCurrentCall`` when there is none."""
+        return self._actor.calls.current()
+
+    def hangup(self) -> None:
+        self.current_call.hangup()
+
+    def send_dtmf(self, digit: str) -> None:
+        self.current_call.send_dtmf(digit)
+
+    def transfer(self, uri: str) -> None:
+        self.current_call.transfer(uri)
+
+    def mute_microphone(
+        self,
+        mute: bool,
+        on_success: Callable[..., Any] | None = None,
+        on_error: Callable[..., Any] | None = None,
+    ) -> MuteRequest:
+        return self.current_call.mute_microphone(mute, on_success, on_error)
 
     def _post(self, command: Command) -> None:
         self._actor.mailbox.put_nowait(command)

@@ -23,6 +23,7 @@ import enum
 import logging
 import math
 import random
+from contextlib import suppress
 from typing import Any
 
 import attrs
@@ -30,12 +31,14 @@ import trio
 from sipmessage import Request, Response
 
 from kazoo_actors import events
+from kazoo_actors.actors.call_router import CallRouter, CallWork
 from kazoo_actors.actors.mailbox import Mailbox
 from kazoo_actors.actors.registration import Outcome, RegistrationResult, RegistrationRole
 from kazoo_actors.actors.server_requests import answer_request
 from kazoo_actors.actors.sip_endpoint import (
     FinalResponse,
     IncomingRequest,
+    ProvisionalResponse,
     RequestFailed,
     SipEndpoint,
 )
@@ -113,7 +116,9 @@ _RESUMABLE = frozenset(
 )
 """Ends after which auto-reconnect (or the network's return) may bring the account back."""
 
-Command = Logout | Reconnect | SetAutoReconnect | SetMonitorConnectivity | ConnectivityChanged
+Command = (
+    Logout | Reconnect | SetAutoReconnect | SetMonitorConnectivity | ConnectivityChanged | CallWork
+)
 
 
 @attrs.define(kw_only=True)
@@ -149,6 +154,7 @@ class AccountActor:
         "_timers",
         "_transport",
         "attempt",
+        "calls",
         "connect_failures",
         "connect_timeout",
         "finished",
@@ -195,6 +201,15 @@ class AccountActor:
         self._online = True
         self._registration = RegistrationRole(params, rng=rng)
         self._endpoint = SipEndpoint(account=name)
+        self.calls = CallRouter(
+            account=name,
+            params=params,
+            feed=feed,
+            wake=self._wake_for_calls,
+            contact=lambda: self._registration.contact,
+            registered=lambda: self.state is AccountState.REGISTERED,
+            rng=self._rng,
+        )
         self._transport: SipTransport | None = None
         self._timers: dict[str, float] = {}
         self._end: SessionEnd | None = None
@@ -212,7 +227,8 @@ class AccountActor:
     async def run(self, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started(self)
         try:
-            await self._lifecycle()
+            async with self.calls.open():
+                await self._lifecycle()
         finally:
             self.finished = True
             await self._close_transport()
@@ -357,6 +373,12 @@ class AccountActor:
                 self._lost()
         for command in self.mailbox.take_all():
             await self._command(command)
+        await self._perform(self.calls.outbound(self._endpoint))
+
+    def _wake_for_calls(self) -> None:
+        # A full mailbox already wakes us, and every wake drains the calls' queue.
+        with suppress(trio.WouldBlock):
+            self.mailbox.put_nowait(CallWork())
 
     def _lost(self) -> None:
         registered = self.state is AccountState.REGISTERED
@@ -399,6 +421,11 @@ class AccountActor:
                 self._timers[item.name] = now + item.seconds
             elif isinstance(item, CancelTimer):
                 self._timers.pop(item.name, None)
+            elif (
+                isinstance(item, FinalResponse | ProvisionalResponse | RequestFailed)
+                and item.request.method != "REGISTER"
+            ):
+                self.calls.route(item)
             elif isinstance(item, FinalResponse):
                 if item.request.method == "REGISTER":
                     await self._perform_registration(
@@ -423,6 +450,9 @@ class AccountActor:
             self._lost()
 
     async def _incoming(self, request: Request) -> None:
+        if self.calls.claims(request):
+            await self._perform(self.calls.incoming(request, self._endpoint))
+            return
         answer = answer_request(request)
         await self._perform(self._endpoint.respond(request, answer.response))
         for event in answer.events:
@@ -529,6 +559,7 @@ class AccountActor:
         for name in [n for n in self._timers if n != "logout"]:
             del self._timers[name]
         self._endpoint.transport_lost()
+        self.calls.connection_lost()
         self._registration.transport_reset(trio.current_time())
         with trio.CancelScope(shield=True):
             await transport.aclose()
