@@ -10,16 +10,22 @@ import random
 
 MAGIC_COOKIE = "z9hG4bK"
 _SYSTEM_RANDOM = random.SystemRandom()
-# 64 token characters (RFC 3261 "token"), so six random bits pick one evenly.
-_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-."
+# Lower-case letters and digits only: tokens also serve as host labels (RFC 7118
+# Contact hosts), where dots and dashes are not free.
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def random_token(length: int, rng: random.Random | None = None) -> str:
     # One draw per token, not per character: the system source costs a
     # syscall per draw, and REGISTER refreshes need several tokens each.
     source = rng or _SYSTEM_RANDOM
-    bits = source.getrandbits(6 * length)
-    return "".join(_ALPHABET[(bits >> (6 * i)) & 63] for i in range(length))
+    # 6 bits per character leaves the base-36 digits all but uniform.
+    number = source.getrandbits(6 * length)
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, 36)
+        chars.append(_ALPHABET[digit])
+    return "".join(chars)
 
 
 def new_branch(rng: random.Random | None = None) -> str:
