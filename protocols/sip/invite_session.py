@@ -756,6 +756,10 @@ class InviteSession:
             content_type=SDP if body else None,
         )
         if code < 300:
+            # s.12.1.1: a dialog-creating response carries the request's Record-Route,
+            # or the caller's in-dialog requests would bypass the proxies.
+            for route in self.invite.headers.getlist("Record-Route"):
+                response.headers.add("Record-Route", route)
             response.headers.add("Contact", f"<{self._contact}>")
             response.headers.add("Allow", ALLOW)
         return response

@@ -464,3 +464,26 @@ def test_responses_to_unknown_requests_are_ignored() -> None:
     stray: Response = response_to(options, 200)
     assert pair.caller.receive_response(stray) == []
     assert isinstance(Send(message=options), Send)
+
+
+def test_dialog_creating_responses_carry_the_record_route() -> None:
+    from invite_pair import ALICE_VIA
+
+    caller = make_caller()
+    (invite,) = requests(caller.start())
+    invite.headers.add("Record-Route", "<sip:p1.example.com;lr>")
+    invite.headers.add("Record-Route", "<sip:p2.example.com;lr>")
+    callee = make_callee(invite)
+    callee.start()
+    (ringing,) = replies(callee.ring())
+    (ok,) = replies(callee.accept(ANSWER))
+    for response in (ringing.response, ok.response):
+        assert response.headers.getlist("Record-Route") == [
+            "<sip:p1.example.com;lr>",
+            "<sip:p2.example.com;lr>",
+        ]
+    caller.receive_response(wire(ringing.response))  # type: ignore[arg-type]
+    out = caller.receive_response(wire(ok.response))  # type: ignore[arg-type]
+    (ack,) = requests(out, "ACK")
+    assert ack.headers.getlist("Route") == ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr>"]
+    assert ALICE_VIA.host in ack.headers.get("Via")
