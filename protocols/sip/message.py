@@ -323,6 +323,25 @@ def _start_line(line: str) -> SipRequest | SipResponse:
     return SipRequest(method, syntax.parse_uri(uri_text, allow_headers=False))
 
 
+_NAMES: dict[str, tuple[str, str]] = {}
+
+
+def _field_name(raw: str) -> tuple[str, str]:
+    """Canonical spelling and lookup key of a field name as written on the wire.
+
+    Remembered (up to a bound, so that hostile input cannot grow it) because
+    the same few spellings arrive in every message.
+    """
+    name = raw.rstrip(" \t")
+    if _FIELD_NAME_RE.fullmatch(name) is None:
+        raise syntax.fail("header name", name)
+    canonical = CANONICAL_NAMES.get(name.lower(), name)
+    known = (canonical, canonical.lower())
+    if len(_NAMES) < 512:
+        _NAMES[raw] = known
+    return known
+
+
 def _load_fields(headers: ParsedHeaders, lines: list[str]) -> None:
     grouped: dict[str, tuple[str, list[str]]] = {}
     previous: list[str] | None = None
@@ -337,12 +356,10 @@ def _load_fields(headers: ParsedHeaders, lines: list[str]) -> None:
         name, colon, value = line.partition(":")
         if not colon:
             raise syntax.fail("header line", line)
-        name = name.rstrip(" \t")
-        if _FIELD_NAME_RE.fullmatch(name) is None:
-            raise syntax.fail("header name", name)
-        key = name.lower()
-        canonical = CANONICAL_NAMES.get(key, name)
-        key = canonical.lower()
+        known = _NAMES.get(name)
+        if known is None:
+            known = _field_name(name)
+        canonical, key = known
         entry = grouped.get(key)
         if entry is None:
             previous = [value.strip(" \t")]
