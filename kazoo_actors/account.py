@@ -36,7 +36,7 @@ from media.sources import AudioSource
 
 
 class Account:
-    __slots__ = ("_actor", "_feed", "_forget", "id")
+    __slots__ = ("_actor", "_feed", "_forget", "address", "id")
 
     def __init__(
         self,
@@ -45,11 +45,14 @@ class Account:
         *,
         id: str,
         forget: Callable[[str], Awaitable[None]],
+        address: str | None = None,
     ) -> None:
         self._actor = actor
         self._feed = feed
         self._forget = forget
         self.id = id
+        self.address = address
+        """The server's IP address whose network path the engine watches (None: unwatched)."""
 
     def __repr__(self) -> str:
         return f"<Account {self.id} {self.state.value}>"

@@ -11,19 +11,28 @@ everyone at the speed of the CPU).
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import random
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import trio
 
 from kazoo_actors.account import Account
-from kazoo_actors.actors.account import AccountActor, ConnectivityChanged
+from kazoo_actors.actors.account import AccountActor, ConnectivityChanged, ResumedFromSleep
 from kazoo_actors.actors.child_spec import ChildSpec, RestartType, SupervisorSpec
+from kazoo_actors.actors.connectivity import (
+    ConnectivityMonitor,
+    PathChanged,
+    PathStatus,
+    PathWatch,
+)
 from kazoo_actors.actors.supervisor import Supervisor, SupervisorStatistics
 from kazoo_actors.attempt_gate import AttemptGate, AttemptGateStatistics
 from kazoo_actors.event_feed import EventFeed
@@ -64,8 +73,15 @@ class Engine:
         max_connecting: int,
         connect_timeout: float,
         rng: random.Random | None,
+        nursery: trio.Nursery,
+        monitor: ConnectivityMonitor | None,
     ) -> None:
         self._supervisor = supervisor
+        self._nursery = nursery
+        self._monitor = monitor
+        # One watch per server address, fanned out to that server's accounts:
+        # a watch (and a task to read it) per account would cost every account.
+        self._paths: dict[str, PathWatch] = {}
         self._gate = AttemptGate(max_connecting)
         self._connect_timeout = connect_timeout
         # Identifiers (branch, tag, Call-ID, cnonce) need to be unique, not secret:
@@ -73,7 +89,6 @@ class Engine:
         self._rng = rng or random.Random()
         self._accounts: dict[str, Account] = {}
         self._ids = itertools.count(1)
-        self._online: bool | None = None
 
     async def register(self, params: RegisterParams) -> Account:
         """Start an account; it connects and registers in the background.
@@ -87,6 +102,7 @@ class Engine:
                 "force_rtmp off to register over WebSocket"
             )
         account_id = f"{params.user}@{params.realm}#{next(self._ids)}"
+        address = await self._watch_path(params.ws_url)
         feed = EventFeed()
         holder: list[Account] = []
 
@@ -96,13 +112,14 @@ class Engine:
                 holder[0]._replace_actor(actor)
                 # A restart after a crash waits like a reconnect would.
                 await trio.sleep(params.reconnect_delay_s)
-            if self._online is False:
+            watch = self._paths.get(address) if address else None
+            if watch is not None and watch.status is PathStatus.OFFLINE:
                 actor.mailbox.put_nowait(ConnectivityChanged(online=False))
             await actor.run(task_status=task_status)
 
         spec = ChildSpec(id=account_id, start=start, restart=RestartType.TRANSIENT, shutdown=2.0)
         actor: AccountActor = await self._supervisor.start_child(spec)
-        account = Account(actor, feed, id=account_id, forget=self._forget)
+        account = Account(actor, feed, id=account_id, forget=self._forget, address=address)
         holder.append(account)
         self._accounts[account_id] = account
         return account
@@ -110,13 +127,39 @@ class Engine:
     def accounts(self) -> list[Account]:
         return list(self._accounts.values())
 
-    def connectivity_changed(self, online: bool) -> None:
-        """Tell every account the network path changed (the monitor calls this)."""
-        self._online = online
+    async def _watch_path(self, ws_url: str) -> str | None:
+        """Start watching the path to the server of ``ws_url``; its IP address, or None."""
+        if self._monitor is None:
+            return None
+        host = urlsplit(ws_url).hostname or ""
+        try:
+            address = str(ipaddress.ip_address(host))
+        except ValueError:
+            try:
+                infos = await trio.socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            except OSError:
+                return None  # the connection attempt will report it
+            address = str(infos[0][4][0])
+        if address not in self._paths:
+            watch = self._monitor.watch(address)
+            self._paths[address] = watch
+            self._nursery.start_soon(self._fan_out, address, watch)
+        return address
+
+    async def _fan_out(self, address: str, watch: PathWatch) -> None:
+        async for event in watch:
+            if isinstance(event, PathChanged):
+                self._tell(address, ConnectivityChanged(online=event.status is PathStatus.ONLINE))
+            else:
+                # Back from sleep: connections of this server are probably dead.
+                self._tell(address, ResumedFromSleep())
+
+    def _tell(self, address: str, command: ConnectivityChanged | ResumedFromSleep) -> None:
         for account in self._accounts.values():
-            # A full inbox already holds commands; the next change will reach it.
-            with suppress(trio.WouldBlock):
-                account._post(ConnectivityChanged(online=online))
+            if account.address == address:
+                # A full inbox already holds commands; the next change will reach it.
+                with suppress(trio.WouldBlock):
+                    account._post(command)
 
     def statistics(self) -> EngineStatistics:
         states = Counter(a.state.value for a in self._accounts.values())
@@ -156,11 +199,15 @@ async def open_engine(
     max_connecting: int = DEFAULT_MAX_CONNECTING,
     connect_timeout: float = 10.0,
     rng: random.Random | None = None,
+    monitor_connectivity: bool = True,
+    connectivity_period: float = 1.0,
 ) -> AsyncIterator[Engine]:
     """Start the engine; leaving the block stops every account (without unregistering).
 
     ``force_rtmp=True`` raises ``MediaStackUnavailable``: the RTMP fallback is
     not built yet. Call ``account.logout()`` first for a clean unregister.
+    ``monitor_connectivity=False`` runs no connectivity monitor at all (each
+    account can still turn its own notifications off).
     """
     if force_rtmp:
         raise MediaStackUnavailable("force_rtmp: the RTMP media stack is not available yet")
@@ -173,8 +220,16 @@ async def open_engine(
     )
     async with trio.open_nursery() as nursery:
         await nursery.start(supervisor.run)
+        monitor = None
+        if monitor_connectivity:
+            monitor = await nursery.start(ConnectivityMonitor(period=connectivity_period).run)
         engine = Engine(
-            supervisor, max_connecting=max_connecting, connect_timeout=connect_timeout, rng=rng
+            supervisor,
+            max_connecting=max_connecting,
+            connect_timeout=connect_timeout,
+            rng=rng,
+            nursery=nursery,
+            monitor=monitor,
         )
         try:
             yield engine

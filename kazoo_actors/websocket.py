@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import os
+import socket
 import ssl
 from urllib.parse import urlsplit
 
@@ -226,7 +228,7 @@ async def open_websocket(
     """
     target = url if isinstance(url, WebSocketUrl) else WebSocketUrl.parse(url)
     try:
-        stream: trio.abc.Stream = await trio.open_tcp_stream(target.host, target.port)
+        stream: trio.abc.Stream = await _open_tcp(target.host, target.port)
     except OSError as exc:
         raise WebSocketError(f"cannot connect to {target.host}:{target.port}: {exc}") from exc
     try:
@@ -244,6 +246,25 @@ async def open_websocket(
             raise WebSocketError(f"WebSocket handshake with {target.host} failed: {exc}") from exc
         raise
     return WebSocketConnection(stream, Connection(ConnectionType.CLIENT, trailing_data=rest))
+
+
+async def _open_tcp(host: str, port: int) -> trio.SocketStream:
+    """``trio.open_tcp_stream``, with a fast path for an IP literal.
+
+    open_tcp_stream runs happy-eyeballs in a nursery even for a literal
+    address; at thousands of connects per second that nursery is measurable.
+    """
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        return await trio.open_tcp_stream(host, port)
+    sock = trio.socket.socket(family, socket.SOCK_STREAM)
+    try:
+        await sock.connect((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return trio.SocketStream(sock)
 
 
 async def _read_head(stream: trio.abc.Stream) -> tuple[bytes, bytes]:

@@ -111,13 +111,24 @@ class ConnectivityChanged:
     online: bool
 
 
+@attrs.frozen
+class ResumedFromSleep:
+    """The machine was suspended: connections made before are probably dead."""
+
+
 _RESUMABLE = frozenset(
     (SessionEnd.LOST, SessionEnd.UNREACHABLE, SessionEnd.REJECTED, SessionEnd.OFFLINE)
 )
 """Ends after which auto-reconnect (or the network's return) may bring the account back."""
 
 Command = (
-    Logout | Reconnect | SetAutoReconnect | SetMonitorConnectivity | ConnectivityChanged | CallWork
+    Logout
+    | Reconnect
+    | SetAutoReconnect
+    | SetMonitorConnectivity
+    | ConnectivityChanged
+    | ResumedFromSleep
+    | CallWork
 )
 
 
@@ -505,6 +516,12 @@ class AccountActor:
                 self._online = True
         elif isinstance(command, ConnectivityChanged):
             await self._connectivity(command.online)
+        elif (
+            isinstance(command, ResumedFromSleep)
+            and self.monitor_connectivity
+            and self.state in (AccountState.CONNECTING, AccountState.REGISTERED)
+        ):
+            self._end = self._end or SessionEnd.RECONNECT
 
     async def _connectivity(self, online: bool) -> None:
         if not self.monitor_connectivity or online == self._online:

@@ -10,8 +10,6 @@ scope, and a cancelled receive loses no data, so nothing is lost by waking.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 import trio
@@ -44,15 +42,16 @@ class Mailbox(Generic[T]):
         items, self._items = self._items, None
         return items or []
 
-    @contextmanager
-    def interruptible(self, deadline: float) -> Iterator[trio.CancelScope]:
-        """A scope ending at ``deadline`` or at the next ``put``, whichever comes first."""
+    def interruptible(self, deadline: float) -> trio.CancelScope:
+        """A scope ending at ``deadline`` or at the next ``put``, whichever comes first.
+
+        Enter it at once (``with mailbox.interruptible(d):``) and only around a
+        cancel-safe wait. A plain scope rather than a context-manager generator:
+        this runs on every wake-up of every account. Cancelling a scope that
+        was already left is a no-op, so the last one need not be cleared.
+        """
         scope = trio.CancelScope(deadline=deadline)
         if self._items:
             scope.cancel()
         self._scope = scope
-        try:
-            with scope:
-                yield scope
-        finally:
-            self._scope = None
+        return scope
