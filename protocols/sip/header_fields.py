@@ -38,7 +38,6 @@ COMPACT_FORMS = {
 }
 
 _OTHER_NAMES = (
-    "Accept",
     "Accept-Encoding",
     "Accept-Language",
     "Alert-Info",
@@ -77,6 +76,7 @@ class FieldSpec:
     name: str
     kind: Literal["list", "single", "multi"]
     parse: Callable[[str], object]
+    empty_allowed: bool = False
 
 
 def _uint(what: str, maximum: int = syntax.MAX_UINT32) -> Callable[[str], object]:
@@ -95,6 +95,8 @@ FIELDS: dict[str, FieldSpec] = {
     spec.name.lower(): spec
     for spec in (
         FieldSpec("Via", "list", syntax.parse_via),
+        # An empty Accept means "no body acceptable" (RFC 3261 section 20.1).
+        FieldSpec("Accept", "list", syntax.parse_media_type, empty_allowed=True),
         FieldSpec("Contact", "list", _address),
         FieldSpec("Route", "list", _address),
         FieldSpec("Record-Route", "list", _address),
@@ -135,7 +137,7 @@ def split_values(spec: FieldSpec, values: list[str]) -> list[str]:
     for value in values:
         if "," in value:
             elements.extend(syntax.split_commas(value))
-        elif value:
+        elif value or spec.empty_allowed:
             elements.append(value)
         else:
             raise syntax.fail(spec.name, value)
@@ -159,4 +161,4 @@ def typed_value(spec: FieldSpec, values: list[str]) -> object:
     if spec.name == "Contact" and elements == ["*"]:
         # The REGISTER wildcard (RFC 3261 section 10.2.2): no addresses.
         return []
-    return [spec.parse(element) for element in elements]
+    return [spec.parse(element) for element in elements if element]

@@ -83,6 +83,20 @@ class CheckedMessage(Message):
         self.headers.setlist("Via", [str(x) for x in value])
 
     @property
+    def accept(self) -> list[MediaType] | None:
+        """``None`` without an Accept header; ``[]`` for an empty one."""
+        if self.headers.get("Accept") is None:
+            return None
+        return list(cast("list[MediaType]", self._field("accept")))
+
+    @accept.setter
+    def accept(self, value: list[MediaType] | None) -> None:
+        if value is None:
+            self.headers.remove("Accept")
+        else:
+            self.headers.setlist("Accept", [str(x) for x in value] or [""])
+
+    @property
     def contact(self) -> list[Address]:
         return list(cast("list[Address]", self._field("contact")))
 

@@ -264,6 +264,16 @@ def test_required_headers(missing: str) -> None:
         parse_message(message(*(line for line in BASE if not line.startswith(missing + ":"))))
 
 
+def test_accept_lists_and_the_empty_accept() -> None:
+    request = parse_message(with_base("Accept: application/sdp ,\r\n text/plain;q=0.5", "Accept:"))
+    assert request.accept is not None
+    assert [m.mime_type for m in request.accept] == ["application/sdp", "text/plain"]
+    assert parse_message(with_base("Accept:")).accept == []
+    assert parse_message(with_base()).accept is None
+    with pytest.raises(ParseError):
+        parse_message(with_base("Accept: text"))
+
+
 def test_contact_wildcard_only_in_register() -> None:
     register = (
         with_base("Contact: *", "Expires: 0", start="REGISTER sip:example.com SIP/2.0")
@@ -340,6 +350,7 @@ def test_messages_equal() -> None:
     a = parse_message(with_base("X-A: 1"))
     b = parse_message(with_base("x-a: 1"))
     assert messages_equal(a, b)
+    assert not messages_equal(a, parse_message(with_base("X-A: 1", "X-B: 1")))
     assert not messages_equal(a, parse_message(with_base("X-A: 2")))
     assert not messages_equal(a, parse_message(with_base("X-A: 1", body=b"x")))
     assert not messages_equal(a, parse_message(with_base(start="SIP/2.0 200 OK")))

@@ -20,6 +20,8 @@ from protocols.sip import ParseError
 from protocols.sip.message import SipRequest, SipResponse, messages_equal, parse_message
 
 ACCESSORS = (
+    "accept",
+    "date",
     "via",
     "from_address",
     "to_address",
