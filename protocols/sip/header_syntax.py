@@ -10,6 +10,7 @@ classes, and raise ``ParseError`` for anything else. Values arrive unfolded
 
 from __future__ import annotations
 
+import email.utils
 import re
 import urllib.parse
 
@@ -322,8 +323,13 @@ def parse_call_id(text: str) -> str:
 
 
 def parse_date(text: str) -> str:
+    """A valid rfc1123 GMT date, so that sipmessage's ``date`` accessor works."""
     if _DATE_RE.fullmatch(text) is None:
         raise fail("Date", text)
+    try:
+        email.utils.parsedate_to_datetime(text)
+    except (ValueError, TypeError, OverflowError):
+        raise fail("Date", text) from None
     return text
 
 

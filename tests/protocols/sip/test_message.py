@@ -247,6 +247,7 @@ def test_malformed_required_headers(name: str, value: str) -> None:
         "Content-Type: text",
         "Retry-After: (no number)",
         "Date: Fri, 01 Jan 2010 16:00:00 EST",
+        "Date: Wed, 31 Feb 2010 16:00:00 GMT",
         "Bad Name: value",
         ": no name",
         "no colon",
