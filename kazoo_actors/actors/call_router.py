@@ -73,7 +73,7 @@ class CallDefaults:
     """How calls of this account are set up unless ``connect``/``accept`` say otherwise."""
 
     media_options: MediaOptions = attrs.field(factory=MediaOptions)
-    source: Callable[[], AudioSource] | None = None
+    source: Callable[[], AudioSource | None] | None = None
     sinks: Callable[[], list[AudioSink]] | None = None
     dtmf_method: str = "info"
     answer_timeout: float = 60.0
