@@ -7,10 +7,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from kazoo_actors import __version__
-from kazoo_actors.cli import demo, lab, register, soak
+from kazoo_actors.cli import demo, lab, phone, register, soak
 
 # Each sub-command module exposes add_parser(subparsers) and sets a handler default.
-COMMAND_MODULES = (lab, demo, register, soak)
+COMMAND_MODULES = (lab, demo, register, soak, phone)
 
 Handler = Callable[[argparse.Namespace], int]
 
