@@ -14,6 +14,7 @@ import sys
 import trio
 
 from kazoo_actors.engine import open_engine
+from kazoo_actors.events import Notification
 from kazoo_actors.lab.kamailio import KamailioServer
 from kazoo_actors.params import RegisterParams
 
@@ -52,7 +53,7 @@ async def main() -> None:
                             say({"link": "down"})
                         else:
                             break
-                    elif event.key == "connectivity_notification" and event.status == "offline":
+                    elif isinstance(event, Notification) and event.status == "offline":
                         await trio.sleep(1.0)
                         link("up")
                         say({"link": "up"})
