@@ -44,7 +44,7 @@ from kazoo_actors.actors.sip_endpoint import (
     RequestFailed,
     SipEndpoint,
 )
-from kazoo_actors.call import Call, CallError, NoCurrentCall
+from kazoo_actors.call import Call, CallError, Hangup, NoCurrentCall
 from kazoo_actors.call_events import CallEvent
 from kazoo_actors.callbacks import invoke_callback
 from kazoo_actors.event_feed import EventFeed
@@ -246,6 +246,12 @@ class CallRouter:
         self._calls[actor.call_id] = actor
         self._nursery.start_soon(actor.run)
         return []
+
+    def hangup_all(self) -> None:
+        """Ask every live call to end (the account is logging out)."""
+        for actor in list(self._calls.values()):
+            with suppress(CallError):
+                actor.command(Hangup())
 
     def connection_lost(self) -> None:
         for actor in list(self._calls.values()):
