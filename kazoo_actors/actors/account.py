@@ -543,6 +543,8 @@ class AccountActor:
             done.set()
             return
         if self._transport is not None and self._end is None:
+            # Calls send their BYE/CANCEL while the un-REGISTER is in flight.
+            self.calls.hangup_all()
             self._timers["logout"] = trio.current_time() + LOGOUT_TIMEOUT
             self.state = AccountState.LOGGED_OUT
             await self._perform_registration(self._registration.unregister(trio.current_time()))
