@@ -10,7 +10,7 @@ import trio
 from test_calls_kamailio import heard, near, register, two_accounts
 
 from kazoo_actors.call import CallError
-from kazoo_actors.call_events import CallCancel, DtmfReceived, TransferStatus
+from kazoo_actors.call_events import CallCancel, CallHangup, DtmfReceived, TransferStatus
 from kazoo_actors.engine import open_engine
 from kazoo_actors.lab.kamailio import KamailioServer
 from kazoo_actors.lab.notify_injection import build_request, send_request
@@ -227,3 +227,16 @@ async def test_unanswered_incoming_call_times_out_cleanly(kamailio: KamailioServ
             await call.wait_ended()
             await incoming.wait_ended()
         assert bob.calls() == [] and bob.registered
+
+
+async def test_logout_hangs_up_live_calls(kamailio: KamailioServer) -> None:
+    async with two_accounts(kamailio) as (alice, alice_events, _bob, bob_events):
+        with trio.fail_after(20):
+            await alice.connect("bob")
+            incoming = await bob_events.next_incoming()
+            incoming.accept()
+            await alice_events.wait_for("accepted")
+            await bob_events.wait_for("accepted")
+            await alice.logout()
+            theirs = await bob_events.wait_for("hangup")
+            assert isinstance(theirs, CallHangup) and theirs.source == "remote"
