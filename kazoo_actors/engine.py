@@ -72,6 +72,7 @@ class Engine:
         *,
         max_connecting: int,
         connect_timeout: float,
+        pong_timeout: float,
         rng: random.Random | None,
         nursery: trio.Nursery,
         monitor: ConnectivityMonitor | None,
@@ -84,6 +85,7 @@ class Engine:
         self._paths: dict[str, PathWatch] = {}
         self._gate = AttemptGate(max_connecting)
         self._connect_timeout = connect_timeout
+        self._pong_timeout = pong_timeout
         # Identifiers (branch, tag, Call-ID, cnonce) need to be unique, not secret:
         # one seeded Mersenne Twister is many times cheaper than SystemRandom per char.
         self._rng = rng or random.Random()
@@ -183,6 +185,7 @@ class Engine:
                 backoff_cap=params.reconnect_backoff_cap,
             ),
             connect_timeout=self._connect_timeout,
+            pong_timeout=self._pong_timeout,
             rng=self._rng,
         )
 
@@ -198,6 +201,7 @@ async def open_engine(
     force_rtmp: bool = False,
     max_connecting: int = DEFAULT_MAX_CONNECTING,
     connect_timeout: float = 10.0,
+    pong_timeout: float = 10.0,
     rng: random.Random | None = None,
     monitor_connectivity: bool = True,
     connectivity_period: float = 1.0,
@@ -206,6 +210,8 @@ async def open_engine(
 
     ``force_rtmp=True`` raises ``MediaStackUnavailable``: the RTMP fallback is
     not built yet. Call ``account.logout()`` first for a clean unregister.
+    A server that misses a keep-alive pong for ``pong_timeout`` seconds is
+    taken for dead (detection within keepalive_interval + pong_timeout).
     ``monitor_connectivity=False`` runs no connectivity monitor at all (each
     account can still turn its own notifications off).
     """
@@ -227,6 +233,7 @@ async def open_engine(
             supervisor,
             max_connecting=max_connecting,
             connect_timeout=connect_timeout,
+            pong_timeout=pong_timeout,
             rng=rng,
             nursery=nursery,
             monitor=monitor,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 import trio
 from engine_recorder import Recorder, closed_port_url, lab_params
@@ -116,3 +119,25 @@ async def test_reconnect_now_and_auto_reconnect_switches(kamailio: KamailioServe
         account.start_auto_reconnect()
         await recorder.wait_for("connected", count=3, timeout=10)
         await account.logout()
+
+
+async def test_frozen_server_is_detected_by_keepalive(kamailio: KamailioServer) -> None:
+    """SIGSTOP leaves the TCP connection open but silent: only the pong deadline sees it."""
+    recorder = Recorder()
+    async with open_engine(pong_timeout=1.0) as engine:
+        account = await engine.register(
+            lab_params(kamailio, "olga", recorder, keepalive_interval=1.0)
+        )
+        await recorder.wait_for("connected")
+        assert kamailio.pid is not None
+        os.killpg(kamailio.pid, signal.SIGSTOP)
+        try:
+            stopped_at = trio.current_time()
+            await recorder.wait_for("disconnected", timeout=5)
+            # interval + pong timeout, plus scheduling slack
+            assert trio.current_time() - stopped_at < 3.5
+        finally:
+            os.killpg(kamailio.pid, signal.SIGCONT)
+        await recorder.wait_for("connected", count=2, timeout=10)
+        assert account.state is AccountState.REGISTERED
+        assert account.statistics().malformed_dropped == 0
