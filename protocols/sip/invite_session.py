@@ -37,7 +37,7 @@ from sipmessage import URI, Address, Request, Response, Via
 
 from . import checked_headers
 from .actions import CancelTimer, Send, StartTimer
-from .dialog import Dialog, DialogState, creates_dialog
+from .dialog import Dialog, DialogState, creates_dialog, id_for_request
 from .digest import ChallengeOutcome, DigestClient
 from .dtmf_relay import CONTENT_TYPE as DTMF_RELAY
 from .dtmf_relay import build_dtmf_relay, parse_dtmf_relay
@@ -415,6 +415,13 @@ class InviteSession:
     def remote_direction(self) -> str:
         return self._remote_direction
 
+    def owns(self, request: Request) -> bool:
+        """Whether an in-dialog request belongs to our dialog (Call-ID and both tags,
+        s.12.2.2); the owner routes by Call-ID alone."""
+        if self.dialog is None:
+            return False
+        return id_for_request(request) == self.dialog.id
+
     def is_cancel_for_us(self, cancel: Request) -> bool:
         """Whether a CANCEL targets our INVITE (same top Via branch)."""
         if self.role is not Role.UAS:
@@ -573,8 +580,9 @@ class InviteSession:
             return self._ack(request)
         if method == "CANCEL":
             return self._cancel_received(request)
-        if self.dialog is None:
+        if not self.owns(request):
             return [self._reply(request, 481)]
+        assert self.dialog is not None  # owns() needs one
         rejected = self.dialog.receive_request(request)
         if rejected is not None:
             return [self._reply(request, rejected.code, rejected.phrase)]

@@ -35,6 +35,7 @@ from protocols.sip.invite_session import (
     RemoteDirection,
     SessionState,
 )
+from protocols.sip.message import parse_message
 from protocols.sip.replies import response_to
 
 
@@ -487,3 +488,18 @@ def test_dialog_creating_responses_carry_the_record_route() -> None:
     (ack,) = requests(out, "ACK")
     assert ack.headers.getlist("Route") == ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr>"]
     assert ALICE_VIA.host in ack.headers.get("Via")
+
+
+def test_request_with_the_right_call_id_but_other_tags_gets_481() -> None:
+    pair = Pair()
+    pair.answered()
+    far = pair.callee.dialog
+    assert far is not None
+    bye = far.create_request("BYE")
+    stranger = parse_message(bytes(bye).replace(far.local_tag.encode(), b"someoneelse"))
+    assert isinstance(stranger, Request)
+    assert stranger.from_address.parameters["tag"] == "someoneelse"
+    out = pair.caller.receive_request(stranger)
+    assert [r.response.code for r in replies(out)] == [481]
+    assert pair.caller.state is SessionState.CONFIRMED
+    assert not pair.caller.owns(stranger)
