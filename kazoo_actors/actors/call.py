@@ -424,7 +424,9 @@ class CallActor:
                 return  # answers to our transfer-progress NOTIFYs
             await self._perform(session.receive_response(message))
             return
-        if message.method == "REFER":
+        if message.method in ("REFER", "NOTIFY") and not session.owns(message):
+            await self._perform([Respond(request=message, response=response_to(message, 481))])
+        elif message.method == "REFER":
             await self._refer_received(message)
         elif message.method == "NOTIFY":
             if self._refer_out is None:
