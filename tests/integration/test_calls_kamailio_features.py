@@ -204,13 +204,56 @@ async def test_malformed_info_body_is_ignored_with_a_log_line(
             body=b"Signal=banana\r\n",
             content_type="application/dtmf-relay",
         )
-        raw = re.sub(rb"Call-ID: [^\r]*", b"Call-ID: " + call.id.encode(), raw)
+        raw = _into_dialog(raw, call.id, dialog.remote_tag)
         with caplog.at_level(logging.WARNING, logger="kazoo_actors.call"):
             reply = await trio.to_thread.run_sync(lambda: send_request(kamailio.udp_address, raw))
             await trio.sleep(0.2)
         assert reply.code == 200
         assert any("ignored an INFO" in r.getMessage() for r in caplog.records)
         assert bob_events.count("dtmf") == 0
+        assert not incoming.ended
+
+
+def _into_dialog(raw: bytes, call_id: str, from_tag: str) -> bytes:
+    """An injected request made to look like the far end's: its Call-ID and From tag."""
+    raw = re.sub(rb"Call-ID: [^\r]*", b"Call-ID: " + call_id.encode(), raw)
+    return re.sub(rb"(From: [^\r]*;tag=)[^\r;]*", rb"\g<1>" + from_tag.encode(), raw)
+
+
+async def test_hold_by_reinvite_through_the_proxy(kamailio: KamailioServer) -> None:
+    async with two_accounts(kamailio) as (alice, alice_events, _bob, bob_events):
+        with trio.fail_after(20):
+            call = await alice.connect("bob")
+            incoming = await bob_events.next_incoming()
+            incoming.accept()
+            await bob_events.wait_for("accepted")
+            await alice_events.wait_for("accepted")
+        dialog = incoming._task.session.dialog  # type: ignore[attr-defined]
+        offer = (
+            "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n"
+        )
+        raw = build_request(
+            "INVITE",
+            "bob",
+            kamailio.realm,
+            to_tag=dialog.local_tag,
+            cseq=dialog.remote_seq + 1,
+            body=offer.encode(),
+            content_type="application/sdp",
+        )
+        raw = _into_dialog(raw, call.id, dialog.remote_tag)
+        reply = await trio.to_thread.run_sync(lambda: send_request(kamailio.udp_address, raw))
+        assert reply.code == 200
+        assert b"a=recvonly" in reply.raw
+        hold = await bob_events.wait_for("remote_hold")
+        assert hold.as_dict()["on_hold"] is True
+        assert not incoming.ended
+        # A request in the call's Call-ID but another dialog's tags is refused.
+        stranger = build_request("BYE", "bob", kamailio.realm, to_tag="other", cseq=99)
+        stranger = re.sub(rb"Call-ID: [^\r]*", b"Call-ID: " + call.id.encode(), stranger)
+        reply = await trio.to_thread.run_sync(lambda: send_request(kamailio.udp_address, stranger))
+        assert reply.code == 481
         assert not incoming.ended
 
 
