@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import example, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 from sip_message_strategies import raw_messages
 
@@ -57,7 +57,9 @@ def check_message_or_parse_error(data: bytes) -> None:
     try:
         message = parse_message(data)
     except ParseError:
+        event("rejected with ParseError")
         return
+    event("parsed")
     assert isinstance(message, SipRequest | SipResponse)
     for accessor in ACCESSORS:
         getattr(message, accessor)
