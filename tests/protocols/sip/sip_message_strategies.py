@@ -158,7 +158,12 @@ def raw_messages(draw: st.DrawFn) -> bytes:
     if is_request:
         start = f"{method} {draw(uris())} SIP/2.0"
     else:
-        phrase = draw(st.text(st.characters(min_codepoint=32, max_codepoint=0x4FF), max_size=20))
+        phrase = draw(
+            st.text(
+                st.characters(min_codepoint=32, max_codepoint=0x4FF, exclude_characters="\x7f"),
+                max_size=20,
+            )
+        )
         start = f"SIP/2.0 {draw(st.integers(100, 699))} {phrase}"
     lines: list[str] = []
     lines += draw(list_lines("Via", draw(st.lists(vias(), min_size=1, max_size=3)), "v"))
