@@ -106,13 +106,15 @@ class Engine:
         account_id = f"{params.user}@{params.realm}#{next(self._ids)}"
         address = await self._watch_path(params.ws_url)
         feed = EventFeed()
-        holder: list[Account] = []
+        first = self._new_actor(params, account_id, feed)
+        account = Account(first, feed, id=account_id, forget=self._forget, address=address)
 
         async def start(*, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
-            actor = self._new_actor(params, account_id, feed)
-            if holder:
-                holder[0]._replace_actor(actor)
-                # A restart after a crash waits like a reconnect would.
+            actor = first
+            if actor.finished:
+                # A restart after a crash: a fresh actor, after a pause like a reconnect's.
+                actor = self._new_actor(params, account_id, feed)
+                account._replace_actor(actor)
                 await trio.sleep(params.reconnect_delay_s)
             watch = self._paths.get(address) if address else None
             if watch is not None and watch.status is PathStatus.OFFLINE:
@@ -120,10 +122,13 @@ class Engine:
             await actor.run(task_status=task_status)
 
         spec = ChildSpec(id=account_id, start=start, restart=RestartType.TRANSIENT, shutdown=2.0)
-        actor: AccountActor = await self._supervisor.start_child(spec)
-        account = Account(actor, feed, id=account_id, forget=self._forget, address=address)
-        holder.append(account)
         self._accounts[account_id] = account
+        # Not awaited here: ``supervisor.start_child`` waits for the child's first
+        # scheduling round, and a program registering thousands of accounts in a
+        # loop would pay one round per account (measured: it capped registrations
+        # at the loop's pace). The actor exists already, so the Account is usable
+        # (commands queue in its mailbox) before its task runs.
+        self._nursery.start_soon(self._supervisor.start_child, spec)
         return account
 
     def accounts(self) -> list[Account]:
