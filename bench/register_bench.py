@@ -1,0 +1,146 @@
+"""Registering many accounts: kazoo-actors vs JsSIP on Node, same Kamailio, same run.
+
+    .venv/bin/python bench/register_bench.py                  # 10,000 accounts each
+    .venv/bin/python bench/register_bench.py --accounts 2000 --hold 30
+
+Each peer runs in its own process (so RSS is its own) with at most --concurrency connection
+attempts in flight, registers its accounts (one WebSocket each, digest auth), holds them
+--hold seconds measuring idle CPU, then unregisters. Prints a table and the ratios; --json
+writes both reports. Targets from issue 3: >= 2,500 registrations/s and >= 2x JsSIP,
+<= 20 KB RSS per account, idle CPU < 5 % of a core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+sys.path.insert(0, str(BENCH))
+
+from kazoo_peer import PeerConfig, PeerUnavailable, run_register  # noqa: E402
+
+from kazoo_actors.lab.config import KamailioSettings  # noqa: E402
+from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
+
+
+def run_engine(server: KamailioServer, args: argparse.Namespace) -> dict[str, Any]:
+    argv = [
+        sys.executable,
+        str(BENCH / "engine_peer.py"),
+        "--mode=register",
+        f"--ws-url={server.ws_url}",
+        f"--realm={server.realm}",
+        f"--password={server.password}",
+        f"--count={args.accounts}",
+        f"--concurrency={args.concurrency}",
+        f"--hold={args.hold}",
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=args.timeout, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"engine peer failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    for line in done.stdout.splitlines():
+        report = json.loads(line)
+        if report.get("event") == "result":
+            return dict(report)
+    raise SystemExit(f"engine peer printed no result:\n{done.stdout[-2000:]}")
+
+
+def run_jssip(server: KamailioServer, args: argparse.Namespace) -> dict[str, Any] | None:
+    config = PeerConfig(
+        ws_url=server.ws_url,
+        realm=server.realm,
+        password=server.password,
+        count=args.accounts,
+        concurrency=args.concurrency,
+    )
+    try:
+        return dict(run_register(config, hold_s=args.hold).raw)
+    except PeerUnavailable as exc:
+        print(f"JsSIP peer unavailable: {exc}", file=sys.stderr)
+        return None
+
+
+def kamailio_cpu(server: KamailioServer) -> float:
+    import psutil
+
+    if server.pid is None:
+        return 0.0
+    main = psutil.Process(server.pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [main, *main.children(recursive=True)])
+
+
+ROWS = (
+    ("registered", "registered", "{:.0f}"),
+    ("failed", "failed", "{:.0f}"),
+    ("registrations/s", "registrations_per_s", "{:.0f}"),
+    ("registrations per CPU-s", "registrations_per_cpu_s", "{:.0f}"),
+    ("register CPU s", "register_cpu_s", "{:.2f}"),
+    ("latency p50 ms", ("register_latency_ms", "p50"), "{:.0f}"),
+    ("latency p95 ms", ("register_latency_ms", "p95"), "{:.0f}"),
+    ("latency p99 ms", ("register_latency_ms", "p99"), "{:.0f}"),
+    ("RSS KB/account", "rss_kb_per_account", "{:.1f}"),
+    ("idle CPU % (hold)", "idle_cpu_percent", "{:.2f}"),
+    ("lost during hold", "lost_registrations", "{:.0f}"),
+    ("peak attempts in flight", "peak_connecting", "{:.0f}"),
+)
+
+
+def _value(report: dict[str, Any] | None, key: str | tuple[str, str]) -> float | None:
+    if report is None:
+        return None
+    value = report[key[0]].get(key[1]) if isinstance(key, tuple) else report.get(key)
+    return None if value is None else float(value)
+
+
+def table(engine: dict[str, Any], jssip: dict[str, Any] | None) -> str:
+    lines = [
+        f"| {'':<24} | {'kazoo-actors':>12} | {'JsSIP (Node)':>12} | {'ratio':>6} |",
+        f"|{'-' * 26}|{'-' * 14}:|{'-' * 14}:|{'-' * 7}:|",
+    ]
+    for label, key, fmt in ROWS:
+        ours, theirs = _value(engine, key), _value(jssip, key)
+        ratio = f"{ours / theirs:.2f}" if ours is not None and theirs else "-"
+        mine, peer = (fmt.format(v) if v is not None else "-" for v in (ours, theirs))
+        lines.append(f"| {label:<24} | {mine:>12} | {peer:>12} | {ratio:>6} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--hold", type=float, default=30.0, help="seconds of idle measurement")
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--skip-jssip", action="store_true")
+    parser.add_argument("--json", type=Path, help="write both reports here")
+    args = parser.parse_args()
+
+    with KamailioServer(KamailioSettings(children=2, tcp_children=2)) as server:
+        started = time.time()
+        cpu0 = kamailio_cpu(server)
+        engine = run_engine(server, args)
+        cpu1 = kamailio_cpu(server)
+        jssip = None if args.skip_jssip else run_jssip(server, args)
+        cpu2 = kamailio_cpu(server)
+    print(
+        f"\n{args.accounts} accounts each, {args.concurrency} attempts in flight, "
+        f"hold {args.hold:.0f} s, {time.time() - started:.0f} s in all"
+    )
+    print(
+        f"Kamailio CPU: {cpu1 - cpu0:.1f} s during the engine's run, "
+        f"{cpu2 - cpu1:.1f} s during JsSIP's\n"
+    )
+    print(table(engine, jssip))
+    if args.json is not None:
+        args.json.write_text(json.dumps({"kazoo-actors": engine, "jssip": jssip}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
