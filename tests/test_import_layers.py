@@ -10,8 +10,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 FORBIDDEN = {
-    "protocols": {"trio", "trio_websocket", "asyncio", "anyio", "aiortc", "av", "kazoo_actors",
-                  "media", "attrs", "socket", "selectors", "threading", "time"},
+    "protocols": {
+        "trio",
+        "trio_websocket",
+        "asyncio",
+        "anyio",
+        "aiortc",
+        "av",
+        "kazoo_actors",
+        "media",
+        "attrs",
+        "socket",
+        "selectors",
+        "threading",
+        "time",
+    },
     "media": {"protocols.sip", "kazoo_actors", "trio_asyncio"},
 }
 ASYNCIO_ALLOWED = {"media/bridge.py"}
