@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import math
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -72,6 +74,7 @@ from protocols.sip.refer import (
 )
 from protocols.sip.replies import response_to
 from protocols.sip.respond_action import Respond
+from protocols.sip.sdp_inactive import inactive_answer, inactive_offer
 
 if TYPE_CHECKING:
     from kazoo_actors.actors.call_router import CallDefaults, CallRouter
@@ -119,12 +122,19 @@ class TargetProgress:
 
 
 @attrs.frozen(kw_only=True)
+class Deferred:
+    """Outputs of a session step taken outside the call's task (``hangup_now``)."""
+
+    outputs: list[Any]
+
+
+@attrs.frozen(kw_only=True)
 class MediaDigit:
     digit: str
     duration_ms: int
 
 
-Inbound = SipIn | SipFailed | ConnectionLost | TargetProgress | MediaDigit | Command
+Inbound = SipIn | SipFailed | ConnectionLost | TargetProgress | MediaDigit | Deferred | Command
 
 
 def _caller_identity(invite: Request) -> tuple[str, str, str]:
@@ -263,6 +273,28 @@ class CallActor:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
 
+    def hangup_now(self) -> None:
+        """End the call from the account's task, so its BYE/CANCEL is queued at once.
+
+        For logout: the account sends its un-REGISTER right after and closes the
+        connection when that is answered, which may be before this task runs again.
+        The session is sans-IO and consistent between calls, so stepping it here is
+        safe; what is not a message is handed to this task to perform.
+        """
+        session = self.session
+        if session is None or session.ended:
+            return
+        try:
+            outputs = session.hangup()
+        except LocalProtocolError:
+            return
+        for item in outputs:
+            if isinstance(item, Send | Respond):
+                self.router.post(item)
+        rest = [item for item in outputs if not isinstance(item, Send | Respond)]
+        if rest:
+            self.deliver(Deferred(outputs=rest))
+
     def probe(self) -> ProbeReading | None:
         return self.media.probe() if self.media is not None else None
 
@@ -276,18 +308,18 @@ class CallActor:
 
     async def run(self, *, task_status: trio.TaskStatus[Call] = trio.TASK_STATUS_IGNORED) -> None:
         try:
-            async with MediaSession(
-                self._media_options, source=self._source, sinks=self._sinks
-            ) as media:
+            async with self._media_session() as media:
                 self.media = media
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._forward_media_digits, media)
+                    if media is not None:
+                        nursery.start_soon(self._forward_media_digits, media)
                     if self.direction == "outgoing":
                         await self._place(media, task_status)
                     else:
                         task_status.started(self.call)
                         await self._offer_received(media)
                     await self._loop()
+                    await self._perform_deferred()
                     nursery.cancel_scope.cancel()
         finally:
             self.router.forget(self)
@@ -296,11 +328,25 @@ class CallActor:
             self._send.close()
             self._report_to_observer(487, "Request Terminated")
 
-    async def _place(self, media: MediaSession, task_status: trio.TaskStatus[Call]) -> None:
+    @asynccontextmanager
+    async def _media_session(self) -> AsyncIterator[MediaSession | None]:
+        """The call's media, or none at all for signalling-only calls (inactive SDP)."""
+        if self.settings.defaults.media == "none":
+            yield None
+            return
+        async with MediaSession(
+            self._media_options, source=self._source, sinks=self._sinks
+        ) as media:
+            yield media
+
+    async def _place(self, media: MediaSession | None, task_status: trio.TaskStatus[Call]) -> None:
         settings = self.settings
         params = settings.params
         try:
-            offer = await media.create_offer()
+            if media is None:
+                offer = inactive_offer(settings.rng.getrandbits(31))
+            else:
+                offer = await media.create_offer()
         except MediaError as exc:
             raise CallError(f"cannot create a media offer: {exc}") from exc
         digest = DigestClient(
@@ -327,7 +373,7 @@ class CallActor:
         await self._perform(self.session.start())
         task_status.started(self.call)
 
-    async def _offer_received(self, media: MediaSession) -> None:
+    async def _offer_received(self, media: MediaSession | None) -> None:
         session = self._session()
         await self._perform(session.start())
         offer = session.remote_sdp
@@ -336,8 +382,11 @@ class CallActor:
             await self._perform(session.reject(488))
             return
         try:
-            self._answer_sdp = await media.create_answer(offer)
-        except MediaError as exc:
+            if media is None:
+                self._answer_sdp = inactive_answer(offer, self.settings.rng.getrandbits(31))
+            else:
+                self._answer_sdp = await media.create_answer(offer)
+        except (MediaError, ParseError) as exc:
             log.info("call %s: offer not acceptable (488): %s", self.call_id, exc)
             await self._perform(session.reject(488))
             return
@@ -369,6 +418,16 @@ class CallActor:
                 if due <= now and self._timers.get(name) == due:
                     del self._timers[name]
                     await self._timer(name)
+
+    async def _perform_deferred(self) -> None:
+        """A ``hangup_now`` may have ended the session with its events still queued."""
+        while True:
+            try:
+                item = self._inbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return
+            if isinstance(item, Deferred):
+                await self._perform(item.outputs)
 
     async def _forward_media_digits(self, media: MediaSession) -> None:
         async for event in media.dtmf_received:
@@ -406,6 +465,8 @@ class CallActor:
                 )
             elif isinstance(item, TargetProgress):
                 await self._target_progress(item)
+            elif isinstance(item, Deferred):
+                await self._perform(item.outputs)
             else:
                 await self._command(item)
         except ParseError as exc:

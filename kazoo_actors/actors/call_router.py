@@ -44,7 +44,7 @@ from kazoo_actors.actors.sip_endpoint import (
     RequestFailed,
     SipEndpoint,
 )
-from kazoo_actors.call import Call, CallError, Hangup, NoCurrentCall
+from kazoo_actors.call import Call, CallError, NoCurrentCall
 from kazoo_actors.call_events import CallEvent
 from kazoo_actors.callbacks import invoke_callback
 from kazoo_actors.event_feed import EventFeed
@@ -76,7 +76,10 @@ class CallDefaults:
     source: Callable[[], AudioSource | None] | None = None
     sinks: Callable[[], list[AudioSink]] | None = None
     dtmf_method: str = "info"
+    """``info`` (SIP INFO dtmf-relay, what the original library sent) or ``rfc4733``."""
     answer_timeout: float = 60.0
+    media: str = attrs.field(default="webrtc", validator=attrs.validators.in_(("webrtc", "none")))
+    """``none``: signalling-only calls with an inactive audio stream and no media stack."""
 
 
 class CallRouter:
@@ -248,10 +251,10 @@ class CallRouter:
         return []
 
     def hangup_all(self) -> None:
-        """Ask every live call to end (the account is logging out)."""
+        """End every live call now (the account is logging out): their BYEs and
+        CANCELs are queued before the un-REGISTER goes out."""
         for actor in list(self._calls.values()):
-            with suppress(CallError):
-                actor.command(Hangup())
+            actor.hangup_now()
 
     def connection_lost(self) -> None:
         for actor in list(self._calls.values()):
