@@ -283,3 +283,19 @@ async def test_logout_hangs_up_live_calls(kamailio: KamailioServer) -> None:
             await alice.logout()
             theirs = await bob_events.wait_for("hangup")
             assert isinstance(theirs, CallHangup) and theirs.source == "remote"
+
+
+async def test_signalling_only_calls_need_no_media_stack(kamailio: KamailioServer) -> None:
+    async with two_accounts(kamailio) as (alice, alice_events, bob, bob_events):
+        alice.call_defaults.media = "none"
+        bob.call_defaults.media = "none"
+        with trio.fail_after(20):
+            for number in range(1, 6):
+                call = await alice.connect("bob")
+                incoming = await bob_events.next_incoming()
+                incoming.accept()
+                await alice_events.wait_for("accepted", count=number)
+                assert call.probe() is None and call.media_statistics() is None
+                call.hangup()
+                await incoming.wait_ended()
+            assert bob_events.count("hangup") == 5
