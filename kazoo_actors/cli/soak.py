@@ -22,6 +22,9 @@ import trio
 from kazoo_actors.account import Account
 from kazoo_actors.actors.account import AccountState
 from kazoo_actors.engine import open_engine
+from kazoo_actors.lab.config import KamailioSettings
+from kazoo_actors.lab.install import ensure_kamailio
+from kazoo_actors.lab.kamailio import KamailioServer
 from kazoo_actors.params import RegisterParams
 from kazoo_actors.soak_report import SoakRecorder
 
@@ -34,6 +37,22 @@ def add_parser(subparsers: Any) -> None:
     )
     add_soak_arguments(soak, server_required=True)
     soak.set_defaults(handler=main)
+
+    lab_soak = subparsers.add_parser(
+        "lab-soak",
+        help="start a local lab Kamailio, soak it (default 200 accounts for 10 s), stop it",
+    )
+    add_soak_arguments(lab_soak, server_required=False)
+    lab_soak.set_defaults(handler=lab_main)
+
+
+def lab_main(args: argparse.Namespace) -> int:
+    """``soak`` against a Kamailio started (and installed, as root, if missing) for the run."""
+    ensure_kamailio()
+    with KamailioServer(KamailioSettings()) as server:
+        print(f"lab Kamailio at {server.ws_url} (realm {server.realm})", file=sys.stderr)
+        args.ws_url, args.realm, args.password = server.ws_url, server.realm, server.password
+        return main(args)
 
 
 def add_soak_arguments(parser: argparse.ArgumentParser, *, server_required: bool) -> None:
