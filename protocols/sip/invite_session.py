@@ -352,6 +352,9 @@ class InviteSession:
         headers.add("User-Agent", user_agent)
         headers.add("Content-Type", SDP)
         headers.add("Content-Length", str(len(invite.body)))
+        if digest is not None:
+            # Credentials for a nonce the account already holds save the 407 round trip.
+            digest.authorize(invite)
         session._invite = invite
         return session
 

@@ -503,3 +503,15 @@ def test_request_with_the_right_call_id_but_other_tags_gets_481() -> None:
     assert [r.response.code for r in replies(out)] == [481]
     assert pair.caller.state is SessionState.CONFIRMED
     assert not pair.caller.owns(stranger)
+
+
+def test_a_later_call_reuses_the_nonce_and_skips_the_challenge() -> None:
+    verifier = DigestVerifier("example.com", {"alice": "secret"}, proxy=True, rng=random.Random(5))
+    digest = DigestClient(DigestCredentials("alice", "secret"), random.Random(6))
+    first = make_caller(digest=digest)
+    (invite,) = requests(first.start(), "INVITE")
+    assert invite.headers.get("Proxy-Authorization") is None
+    first.receive_response(wire(verifier.challenge(invite, to_tag="p")))  # type: ignore[arg-type]
+    second = make_caller(seed=9, digest=digest)
+    (again,) = requests(second.start(), "INVITE")
+    assert verifier.check(wire(again)) is Verdict.ACCEPTED  # type: ignore[arg-type]
