@@ -19,7 +19,7 @@ import trio
 
 from kazoo_actors.event_feed import EventFeed
 from media.probe import ProbeReading
-from media.session import MediaStatistics
+from media.session import MediaSession, MediaStatistics
 from media.sources import AudioSource
 from protocols.sip.dtmf_relay import check_digit
 
@@ -105,6 +105,8 @@ class CallTask(Protocol):
     def command(self, item: Command) -> None: ...
     def probe(self) -> ProbeReading | None: ...
     def media_statistics(self) -> MediaStatistics | None: ...
+    @property
+    def media(self) -> MediaSession | None: ...
     async def wait_ended(self) -> None: ...
 
 
@@ -207,6 +209,12 @@ class Call:
 
     def media_statistics(self) -> MediaStatistics | None:
         return self._task.media_statistics()
+
+    @property
+    def media(self) -> MediaSession | None:
+        """The call's media session, to observe (timings, frames); None for signalling-only
+        calls and before the call task made it."""
+        return self._task.media
 
     def _post(self, item: Command) -> None:
         if self.ended:

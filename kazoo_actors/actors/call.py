@@ -49,7 +49,6 @@ from media.sinks import AudioSink
 from media.sources import AudioSource
 from protocols.sip import checked_headers
 from protocols.sip.actions import CancelTimer, Send, StartTimer
-from protocols.sip.digest import DigestClient, DigestCredentials
 from protocols.sip.errors import LocalProtocolError, ParseError
 from protocols.sip.invite_session import (
     Answered,
@@ -154,7 +153,7 @@ class CallActor:
         caller_number: str,
         media_options: MediaOptions,
         source: AudioSource | None,
-        sinks: list[AudioSink],
+        sinks: list[AudioSink] | None,
         session: InviteSession | None = None,
         observer: Any = None,
     ) -> None:
@@ -212,8 +211,8 @@ class CallActor:
             caller_name="",
             caller_number=params.user,
             media_options=media_options or defaults.media_options,
-            source=source if source is not None else (defaults.source or _none)(),
-            sinks=sinks if sinks is not None else (defaults.sinks or list)(),
+            source=source,
+            sinks=sinks,
             observer=observer,
         )
 
@@ -238,8 +237,8 @@ class CallActor:
             caller_name=name,
             caller_number=number,
             media_options=defaults.media_options,
-            source=(defaults.source or _none)(),
-            sinks=(defaults.sinks or list)(),
+            source=None,
+            sinks=None,
             session=session,
         )
 
@@ -334,9 +333,16 @@ class CallActor:
         if self.settings.defaults.media == "none":
             yield None
             return
-        async with MediaSession(
-            self._media_options, source=self._source, sinks=self._sinks
-        ) as media:
+        # Sources and sinks are made only for calls that carry media: a tone's
+        # waveform alone costs tens of milliseconds.
+        defaults = self.settings.defaults
+        source = self._source
+        if source is None and defaults.source is not None:
+            source = defaults.source()
+        sinks = self._sinks
+        if sinks is None:
+            sinks = defaults.sinks() if defaults.sinks is not None else []
+        async with MediaSession(self._media_options, source=source, sinks=sinks) as media:
             yield media
 
     async def _place(self, media: MediaSession | None, task_status: trio.TaskStatus[Call]) -> None:
@@ -349,12 +355,7 @@ class CallActor:
                 offer = await media.create_offer()
         except MediaError as exc:
             raise CallError(f"cannot create a media offer: {exc}") from exc
-        digest = DigestClient(
-            DigestCredentials.from_private_identity(
-                params.private_identity, params.password, params.realm
-            ),
-            settings.rng,
-        )
+        digest = self.router.digest
         try:
             self.session = InviteSession.outgoing(
                 target=self._target,
@@ -765,10 +766,6 @@ class CallActor:
         if final:
             self._observer_done = True
         self._observer(code, reason)
-
-
-def _none() -> AudioSource | None:
-    return None
 
 
 def _normalise_target(target: str, realm: str) -> str:

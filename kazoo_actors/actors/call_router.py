@@ -53,6 +53,7 @@ from media.options import MediaOptions
 from media.sinks import AudioSink
 from media.sources import AudioSource
 from protocols.sip.actions import Send
+from protocols.sip.digest import DigestClient, DigestCredentials
 from protocols.sip.errors import ParseError
 from protocols.sip.replies import response_to
 from protocols.sip.respond_action import Respond
@@ -105,6 +106,13 @@ class CallRouter:
         self._calls: dict[str, CallActor] = {}
         self._outbox: deque[Send | Respond] = deque()
         self._nursery: trio.Nursery | None = None
+        self.digest = DigestClient(
+            DigestCredentials.from_private_identity(
+                params.private_identity, params.password, params.realm
+            ),
+            self._rng,
+        )
+        """One proxy-auth state for all of the account's calls: later INVITEs reuse the nonce."""
 
     # -- lifetime (inside the account actor's task) ----------------------------------
 

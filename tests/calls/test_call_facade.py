@@ -19,7 +19,7 @@ from kazoo_actors.call import (
 )
 from kazoo_actors.event_feed import EventFeed
 from media.probe import ProbeReading
-from media.session import MediaStatistics
+from media.session import MediaSession, MediaStatistics
 
 
 class FakeTask:
@@ -50,6 +50,10 @@ class FakeTask:
         return None
 
     def media_statistics(self) -> MediaStatistics | None:
+        return None
+
+    @property
+    def media(self) -> MediaSession | None:
         return None
 
     async def wait_ended(self) -> None:
