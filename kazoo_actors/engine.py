@@ -90,6 +90,7 @@ class Engine:
         # one seeded Mersenne Twister is many times cheaper than SystemRandom per char.
         self._rng = rng or random.Random()
         self._accounts: dict[str, Account] = {}
+        self._policies: dict[tuple[int, int, str, float], ReconnectPolicy] = {}
         self._ids = itertools.count(1)
 
     async def register(self, params: RegisterParams) -> Account:
@@ -183,16 +184,29 @@ class Engine:
             name=account_id,
             feed=feed,
             gate=self._gate,
-            policy=ReconnectPolicy.from_seed(
-                params.reconnect_max_attempts,
-                params.reconnect_delay,
-                backoff=params.reconnect_backoff == "exponential",
-                backoff_cap=params.reconnect_backoff_cap,
-            ),
+            policy=self._policy(params),
             connect_timeout=self._connect_timeout,
             pong_timeout=self._pong_timeout,
             rng=self._rng,
         )
+
+    def _policy(self, params: RegisterParams) -> ReconnectPolicy:
+        """Policies are frozen values: accounts with the same settings share one."""
+        key = (
+            params.reconnect_max_attempts,
+            params.reconnect_delay,
+            params.reconnect_backoff,
+            params.reconnect_backoff_cap,
+        )
+        policy = self._policies.get(key)
+        if policy is None:
+            policy = self._policies[key] = ReconnectPolicy.from_seed(
+                params.reconnect_max_attempts,
+                params.reconnect_delay,
+                backoff=params.reconnect_backoff == "exponential",
+                backoff_cap=params.reconnect_backoff_cap,
+            )
+        return policy
 
     async def _forget(self, account_id: str) -> None:
         if self._accounts.pop(account_id, None) is not None:

@@ -8,7 +8,6 @@ go and ``dropped`` counts them.
 
 from __future__ import annotations
 
-import collections
 from collections.abc import AsyncIterator
 
 import trio
@@ -20,7 +19,9 @@ class EventFeed:
     __slots__ = ("_closed", "_items", "_limit", "_waiter", "dropped")
 
     def __init__(self, limit: int = 256) -> None:
-        self._items: collections.deque[AccountEvent] | None = None
+        # A list, not a deque: an empty deque costs ~600 bytes, and most feeds hold
+        # one or two events forever (programs that only use callbacks never read).
+        self._items: list[AccountEvent] | None = None
         self._limit = limit
         self._waiter: trio.Event | None = None
         self._closed = False
@@ -28,9 +29,9 @@ class EventFeed:
 
     def publish(self, event: AccountEvent) -> None:
         if self._items is None:
-            self._items = collections.deque()
+            self._items = []
         if len(self._items) >= self._limit:
-            self._items.popleft()
+            del self._items[0]
             self.dropped += 1
         self._items.append(event)
         self._wake()
@@ -48,7 +49,7 @@ class EventFeed:
     async def __aiter__(self) -> AsyncIterator[AccountEvent]:
         while True:
             if self._items:
-                yield self._items.popleft()
+                yield self._items.pop(0)
                 continue
             if self._closed:
                 return
