@@ -396,17 +396,15 @@ class CallActor:
             return  # cancelled while the answer was prepared
         await self._perform(session.ring())
         call = self.call
-        await self.router.emit(
-            ev.CallIncoming(
-                call=call,
-                call_id=self.call_id,
-                account=self.settings.account,
-                caller_name=call.caller_name,
-                caller_number=call.caller_number,
-            ),
-            "on_incoming",
-            call,
+        event = ev.CallIncoming(
+            call=call,
+            call_id=self.call_id,
+            account=self.settings.account,
+            caller_name=call.caller_name,
+            caller_number=call.caller_number,
         )
+        # on_incoming gets the Call itself (kazoo.js handed over the call object).
+        await self._emit(event, "on_incoming", call)
 
     async def _loop(self) -> None:
         while not self._session().ended:
@@ -756,9 +754,11 @@ class CallActor:
         callback = "on_transfer" if stage == "accepted" and not incoming else None
         await self._emit(event, callback)
 
-    async def _emit(self, event: ev.CallEvent, callback: str | None = None) -> None:
+    async def _emit(
+        self, event: ev.CallEvent, callback: str | None = None, argument: Any = None
+    ) -> None:
         self._feed.publish(event)  # type: ignore[arg-type]  # the feed is generic at runtime
-        await self.router.emit(event, callback, event)
+        await self.router.emit(event, callback, event if argument is None else argument)
 
     def _report_to_observer(self, code: int, reason: str, *, final: bool = True) -> None:
         if self._observer is None or self._observer_done:

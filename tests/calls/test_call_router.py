@@ -153,6 +153,8 @@ async def test_incoming_call_rings_answers_carries_media_and_ends_by_bye() -> No
         ends = [o for m in ok for o in alice.receive_response(m) if isinstance(o, Ended)]
         assert ends == [Ended(outcome=Outcome.HUNG_UP, code=200, reason="OK", by="local")]
         await call.wait_ended()
+        keys = [event.key async for event in call.events()]
+        assert keys == ["incoming_call", "accepted", "hangup"]
         hangup = bob.callbacks[-1]
         assert isinstance(hangup, CallHangup) and hangup.source == "remote"
         assert len(router) == 0
