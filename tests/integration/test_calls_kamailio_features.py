@@ -301,3 +301,21 @@ async def test_signalling_only_calls_need_no_media_stack(kamailio: KamailioServe
                 call.hangup()
                 await incoming.wait_ended()
             assert bob_events.count("hangup") == 5
+
+
+async def test_server_crash_ends_calls_on_both_sides(kamailio: KamailioServer) -> None:
+    async with two_accounts(kamailio) as (alice, alice_events, _bob, bob_events):
+        with trio.fail_after(30):
+            call = await alice.connect("bob")
+            incoming = await bob_events.next_incoming()
+            incoming.accept()
+            await alice_events.wait_for("accepted")
+            await bob_events.wait_for("accepted")
+            kamailio.kill()
+            for events in (alice_events, bob_events):
+                end = await events.wait_for("hangup", timeout=25)
+                assert isinstance(end, CallHangup)
+                assert (end.code, end.source) == (503, "system")
+            await call.wait_ended()
+            await incoming.wait_ended()
+            assert alice.calls() == []
