@@ -440,9 +440,9 @@ class InviteSession:
 
     def start(self) -> list[SessionOutput]:
         if self.role is Role.UAC:
-            self._step("invite", local=True)
+            self._step("invite")
             return [Send(message=self.invite)]
-        self._step("offer", local=True)
+        self._step("offer")
         return [StartTimer(name=TIMER_ANSWER, seconds=self.answer_timeout)]
 
     # -- local commands ------------------------------------------------------------------------
@@ -450,7 +450,7 @@ class InviteSession:
     def ring(self) -> list[SessionOutput]:
         """UAS: 180 Ringing (creates the early dialog)."""
         self._require_role(Role.UAS, "ring")
-        self._step("ring", local=True)
+        self._step("ring")
         response = self._uas_response(180)
         self._ensure_uas_dialog(response)
         return [Respond(request=self.invite, response=response)]
@@ -458,7 +458,7 @@ class InviteSession:
     def accept(self, answer_sdp: str) -> list[SessionOutput]:
         """UAS: 200 OK with our SDP answer."""
         self._require_role(Role.UAS, "accept")
-        self._step("accept", local=True)
+        self._step("accept")
         self._local_sdp = answer_sdp
         response = self._uas_response(200, body=answer_sdp.encode("utf-8"))
         self._ensure_uas_dialog(response)
@@ -480,7 +480,7 @@ class InviteSession:
         self._require_role(Role.UAS, "reject")
         if not 300 <= code <= 699:
             raise ValueError(f"a rejection needs a 3xx-6xx code, not {code}")
-        self._step("reject", local=True)
+        self._step("reject")
         response = self._uas_response(code, reason)
         return [
             CancelTimer(name=TIMER_ANSWER),
@@ -492,7 +492,7 @@ class InviteSession:
         """UAC: CANCEL the unanswered INVITE (held until a provisional response came)."""
         self._require_role(Role.UAC, "cancel")
         provisional_seen = self.state is S.PROCEEDING
-        self._step("cancel", local=True)
+        self._step("cancel")
         self._cancel_requested = True
         out: list[SessionOutput] = [StartTimer(name=TIMER_CANCEL, seconds=CANCEL_WAIT)]
         if provisional_seen:
@@ -507,7 +507,7 @@ class InviteSession:
             # s.15: a UAS waits for the ACK (or its timeout) before its BYE.
             self._bye_after_ack = True
             return []
-        self._step("bye", local=True)
+        self._step("bye")
         return self._send_bye()
 
     def hangup(self) -> list[SessionOutput]:
@@ -795,7 +795,7 @@ class InviteSession:
         out: list[SessionOutput] = [CancelTimer(name=TIMER_ACK), CancelTimer(name=TIMER_2XX)]
         out.append(Confirmed())
         if self._bye_after_ack:
-            self._step("bye", local=True)
+            self._step("bye")
             out.extend(self._send_bye())
         return out
 
@@ -929,9 +929,10 @@ class InviteSession:
         if self.role is not role:
             raise LocalProtocolError(event, self.state.value, self.role.value)
 
-    def _step(self, event: str, *, local: bool = False) -> None:
+    def _step(self, event: str) -> None:
         following = TRANSITIONS.get((self.state, event))
         if following is None:
-            # Remote input is checked before stepping; reaching here is a bug in either case.
+            # Local calls in the wrong state end here; remote input is checked against
+            # TRANSITIONS before stepping and absorbed instead.
             raise LocalProtocolError(event, self.state.value, self.role.value)
         self.state = following
