@@ -47,12 +47,16 @@ class SoakRecorder:
     def register_started(self, index: int) -> None:
         self.started_at[index] = time.monotonic()
 
-    def event(self, index: int, event: AccountEvent) -> None:
+    def event(self, index: int, event: AccountEvent, attempt_latency: float | None = None) -> None:
+        """Count one event; for ``connected``, ``attempt_latency`` is the seconds since the
+        attempt got its connection slot (else the time since ``register_started``)."""
         if event.key == "connected":
             if not self.first_registered[index]:
                 self.first_registered[index] = True
                 now = time.monotonic()
-                self.latency_s.append(now - self.started_at[index])
+                if attempt_latency is None:
+                    attempt_latency = now - self.started_at[index]
+                self.latency_s.append(attempt_latency)
                 self.last_first_registration = now
         elif event.key == "reconnecting_notification":
             self.reconnects += 1

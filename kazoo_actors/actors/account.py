@@ -144,6 +144,8 @@ class AccountStatistics:
     open_transactions: int
     running_timers: int
     dropped_events: int
+    attempt_started_at: float
+    """Trio time when the latest connection attempt got its slot (latency is measured from it)."""
 
 
 class AccountActor:
@@ -165,6 +167,7 @@ class AccountActor:
         "_timers",
         "_transport",
         "attempt",
+        "attempt_started_at",
         "calls",
         "connect_failures",
         "connect_timeout",
@@ -196,6 +199,7 @@ class AccountActor:
         self.mailbox: Mailbox[Command] = Mailbox()
         self.state = AccountState.IDLE
         self.attempt = 0
+        self.attempt_started_at = math.nan
         self.registrations = 0
         self.reconnect_attempts = 0
         self.connect_failures = 0
@@ -320,6 +324,7 @@ class AccountActor:
         try:
             # The slot covers connect, upgrade and the first REGISTER's outcome.
             async with self._gate.slot(self):
+                self.attempt_started_at = trio.current_time()
                 transport = await self._connect()
                 if transport is None:
                     self.connect_failures += 1
@@ -598,4 +603,5 @@ class AccountActor:
             open_transactions=len(self._endpoint),
             running_timers=len(self._timers),
             dropped_events=self._feed.dropped,
+            attempt_started_at=self.attempt_started_at,
         )

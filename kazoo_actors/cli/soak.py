@@ -1,7 +1,9 @@
 """``kazoo-actors soak``: register N accounts, hold them, log them all out, report.
 
 Registration phase: every account is started at once; the engine lets at
-most ``--concurrency`` connection attempts be in flight. The phase ends when
+most ``--concurrency`` connection attempts be in flight. Latency is counted
+from the moment an attempt gets its slot to the 200 OK (as the JsSIP peer
+counts from ``UA.start``), not the time spent queueing for a slot. The phase ends when
 every account registered or gave up (or after ``--register-timeout``). Then
 the accounts are held for ``--duration`` seconds (refreshes and keep-alives
 run), and logged out. Exit status 1 when any account failed to register or
@@ -22,6 +24,7 @@ import trio
 from kazoo_actors.account import Account
 from kazoo_actors.actors.account import AccountState
 from kazoo_actors.engine import open_engine
+from kazoo_actors.events import AccountEvent
 from kazoo_actors.lab.config import KamailioSettings
 from kazoo_actors.lab.install import ensure_kamailio
 from kazoo_actors.lab.kamailio import KamailioServer
@@ -95,8 +98,16 @@ async def run_soak(args: argparse.Namespace, *, progress: TextIO | None = None) 
     live = progress is not None and progress.isatty()
     async with open_engine(max_connecting=args.concurrency) as engine:
         accounts: list[Account] = []
+
+        def on_event(index: int, event: AccountEvent) -> None:
+            latency = None
+            if event.key == "connected":
+                started = accounts[index].statistics().attempt_started_at
+                latency = trio.current_time() - started
+            recorder.event(index, event, latency)
+
         for index in range(args.accounts):
-            callback = partial(recorder.event, index)
+            callback = partial(on_event, index)
             user = args.user_template.format(i=index)
             params = RegisterParams(
                 ws_url=args.ws_url,
