@@ -176,6 +176,7 @@ class CallActor:
         self._refer_out: OutgoingRefer | None = None
         self._refer_in: IncomingRefer | None = None
         self._ended = trio.Event()
+        self._started = False
         self._feed = EventFeed(limit=128)
         self.call = Call(
             self,
@@ -306,6 +307,8 @@ class CallActor:
     # -- the task ------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[Call] = trio.TASK_STATUS_IGNORED) -> None:
+        # Nobody waits for an incoming call's start: its failures are contained from here on.
+        self._started = self.direction == "incoming"
         try:
             async with self._media_session() as media:
                 self.media = media
@@ -320,6 +323,12 @@ class CallActor:
                     await self._loop()
                     await self._perform_deferred()
                     nursery.cancel_scope.cancel()
+        except Exception:
+            if not self._started:
+                raise  # connect() reports it
+            # A bug or a media failure costs this call, never the account that owns it.
+            log.exception("call %s failed; ending it", self.call_id)
+            self._abandon()
         finally:
             self.router.forget(self)
             self._ended.set()
@@ -373,6 +382,7 @@ class CallActor:
         self.router.adopt(self)
         await self._perform(self.session.start())
         task_status.started(self.call)
+        self._started = True
 
     async def _offer_received(self, media: MediaSession | None) -> None:
         session = self._session()
@@ -417,6 +427,24 @@ class CallActor:
                 if due <= now and self._timers.get(name) == due:
                     del self._timers[name]
                     await self._timer(name)
+
+    def _abandon(self) -> None:
+        """Best effort after a failure: the far end gets its BYE, CANCEL or 603."""
+        session = self.session
+        if session is None or session.ended:
+            return
+        try:
+            if session.state is SessionState.IDLE and self.direction == "incoming":
+                session.start()
+            if session.state in (SessionState.INCOMING, SessionState.RINGING):
+                outputs = session.reject(500)
+            else:
+                outputs = session.hangup()
+        except (LocalProtocolError, ParseError):
+            return
+        for item in outputs:
+            if isinstance(item, Send | Respond):
+                self.router.post(item)
 
     async def _perform_deferred(self) -> None:
         """A ``hangup_now`` may have ended the session with its events still queued."""
@@ -470,6 +498,9 @@ class CallActor:
                 await self._command(item)
         except ParseError as exc:
             log.warning("call %s: dropped a malformed message: %s", self.call_id, exc)
+        except LocalProtocolError as exc:
+            # Remote input the session cannot take in its state: the message is dropped.
+            log.warning("call %s: dropped an unexpected message: %s", self.call_id, exc)
 
     async def _sip(self, item: SipIn) -> None:
         session = self._session()

@@ -99,7 +99,7 @@ def code(number: int) -> Callable[[Any], bool]:
     return lambda message: isinstance(message, Response) and message.code == number
 
 
-async def alice_calls(media: MediaSession) -> InviteSession:
+async def alice_calls(media: MediaSession, seed: int = 4) -> InviteSession:
     offer = await media.create_offer()
     return InviteSession.outgoing(
         target="sip:bob@example.com",
@@ -107,7 +107,7 @@ async def alice_calls(media: MediaSession) -> InviteSession:
         contact="sip:alice@alicehost.invalid;transport=ws",
         local_via=Via("WS", "alicehost.invalid"),
         offer_sdp=offer,
-        rng=random.Random(4),
+        rng=random.Random(seed),
     )
 
 
@@ -213,3 +213,24 @@ async def test_calls_need_a_registered_account() -> None:
     async with bob_router(registered=False) as (router, _endpoint, _bob):
         with pytest.raises(CallError, match="not registered"):
             await router.start_call("alice")
+
+
+async def test_a_failing_call_costs_only_that_call() -> None:
+    def broken_source() -> Tone:
+        raise RuntimeError("no sound card")
+
+    async with bob_router() as (router, endpoint, bob), MediaSession(LOOPBACK) as alice_media:
+        router.defaults.source = broken_source
+        alice = await alice_calls(alice_media)
+        alice.start()
+        to_bob(router, endpoint, alice.invite)
+        sent = await from_bob(router, endpoint, code(500))
+        assert [m.code for m in sent if isinstance(m, Response)] == [500]
+        assert bob.incoming == []
+        # The router (and so the account) goes on: the next call rings.
+        router.defaults.source = lambda: Tone(880)
+        async with MediaSession(LOOPBACK) as second_media:
+            again = await alice_calls(second_media, seed=5)
+            again.start()
+            to_bob(router, endpoint, again.invite)
+            await from_bob(router, endpoint, code(180))
