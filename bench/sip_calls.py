@@ -118,11 +118,14 @@ async def lab() -> AsyncIterator[KamailioServer]:
 
 
 async def wait_answered(call: Call, timeout: float = 10) -> None:
+    """Until the call's ``accepted`` event (its own event stream; no polling)."""
     with trio.fail_after(timeout):
-        while not call.answered:
-            if call.ended:
-                raise RuntimeError(f"call ended before the answer ({call.state})")
-            await trio.sleep(0.005)
+        async for event in call.events():
+            if event.key == "accepted":
+                return
+            if event.key in ("cancel", "hangup"):
+                raise RuntimeError(f"call ended before the answer: {event.as_dict()}")
+    raise RuntimeError("call ended before the answer")
 
 
 async def bench_setup(engine: Engine, server: KamailioServer, calls: int) -> dict[str, object]:
