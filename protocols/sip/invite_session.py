@@ -16,7 +16,7 @@
 
 The owner feeds every in-dialog request of the call to ``receive_request``
 (REFER and NOTIFY belong to ``refer``; ``dialog.receive_request`` is already
-applied here for the rest). State changes follow ``TRANSITIONS``; a local call
+applied here for the rest). State changes follow ``invite_states.TRANSITIONS``; a local call
 the state does not allow raises ``LocalProtocolError``, a remote message the
 state does not expect is absorbed (answered, when it is a request).
 
@@ -29,9 +29,7 @@ on unreliable transports only, and sends a BYE if no ACK comes (s.13.3.1.4).
 
 from __future__ import annotations
 
-import enum
 import random
-from dataclasses import dataclass
 
 from sipmessage import URI, Address, Request, Response, Via
 
@@ -43,10 +41,41 @@ from .dtmf_relay import CONTENT_TYPE as DTMF_RELAY
 from .dtmf_relay import build_dtmf_relay, parse_dtmf_relay
 from .errors import LocalProtocolError, ParseError
 from .identifiers import new_branch, new_call_id, new_tag
+from .invite_events import (
+    Answered,
+    Confirmed,
+    DtmfReceived,
+    Ended,
+    InfoIgnored,
+    InfoResult,
+    Outcome,
+    Progress,
+    RemoteDirection,
+    SessionEvent,
+)
+from .invite_states import TRANSITIONS, Role, SessionState
 from .replies import reason_phrase, response_to
 from .respond_action import Respond
 from .sdp_direction import answer_direction, offered_direction, with_direction
 from .transaction_requests import build_cancel
+
+__all__ = [
+    "TRANSITIONS",
+    "Answered",
+    "Confirmed",
+    "DtmfReceived",
+    "Ended",
+    "InfoIgnored",
+    "InfoResult",
+    "InviteSession",
+    "Outcome",
+    "Progress",
+    "RemoteDirection",
+    "Role",
+    "SessionEvent",
+    "SessionOutput",
+    "SessionState",
+]
 
 SDP = "application/sdp"
 ALLOW = "INVITE, ACK, CANCEL, BYE, INFO, UPDATE, REFER, NOTIFY, OPTIONS"
@@ -66,165 +95,7 @@ TIMER_2XX = "2xx"
 TIMER_CANCEL = "cancel"
 
 
-class Role(enum.Enum):
-    UAC = "UAC"
-    UAS = "UAS"
-
-
-class SessionState(enum.Enum):
-    IDLE = "idle"
-    CALLING = "calling"
-    PROCEEDING = "proceeding"
-    CANCELLING = "cancelling"
-    INCOMING = "incoming"
-    RINGING = "ringing"
-    ANSWERED = "answered"
-    CONFIRMED = "confirmed"
-    ENDING = "ending"
-    TERMINATED = "terminated"
-
-
-class Outcome(enum.Enum):
-    REJECTED = "rejected"
-    """A final 3xx-6xx to the INVITE, either way (busy, declined, not found, 488...)."""
-    CANCELLED = "cancelled"
-    """Cancelled before the answer, either way (including a 2xx that crossed our CANCEL)."""
-    HUNG_UP = "hung up"
-    """A BYE after the answer, either way."""
-    FAILED = "failed"
-    """No answer to a request (timeout, transport failure) or no ACK for our 2xx."""
-    UNANSWERED = "unanswered"
-    """An incoming call nobody accepted in time (answered 480)."""
-
-
 S = SessionState
-
-TRANSITIONS: dict[tuple[SessionState, str], SessionState] = {
-    # UAC
-    (S.IDLE, "invite"): S.CALLING,
-    (S.CALLING, "provisional"): S.PROCEEDING,
-    (S.PROCEEDING, "provisional"): S.PROCEEDING,
-    (S.CANCELLING, "provisional"): S.CANCELLING,
-    (S.CALLING, "success"): S.CONFIRMED,
-    (S.PROCEEDING, "success"): S.CONFIRMED,
-    (S.CANCELLING, "success"): S.ENDING,
-    (S.CALLING, "failure"): S.TERMINATED,
-    (S.PROCEEDING, "failure"): S.TERMINATED,
-    (S.CANCELLING, "failure"): S.TERMINATED,
-    (S.CALLING, "challenge"): S.CALLING,
-    (S.PROCEEDING, "challenge"): S.CALLING,
-    (S.CALLING, "cancel"): S.CANCELLING,
-    (S.PROCEEDING, "cancel"): S.CANCELLING,
-    (S.CANCELLING, "cancel_timeout"): S.TERMINATED,
-    # UAS
-    (S.IDLE, "offer"): S.INCOMING,
-    (S.INCOMING, "ring"): S.RINGING,
-    (S.RINGING, "ring"): S.RINGING,
-    (S.INCOMING, "accept"): S.ANSWERED,
-    (S.RINGING, "accept"): S.ANSWERED,
-    (S.INCOMING, "reject"): S.TERMINATED,
-    (S.RINGING, "reject"): S.TERMINATED,
-    (S.INCOMING, "cancelled"): S.TERMINATED,
-    (S.RINGING, "cancelled"): S.TERMINATED,
-    (S.INCOMING, "answer_timeout"): S.TERMINATED,
-    (S.RINGING, "answer_timeout"): S.TERMINATED,
-    (S.ANSWERED, "ack"): S.CONFIRMED,
-    (S.ANSWERED, "ack_timeout"): S.ENDING,
-    # both, once the call is up (or early)
-    (S.CONFIRMED, "bye"): S.ENDING,
-    (S.ENDING, "bye_done"): S.TERMINATED,
-    (S.PROCEEDING, "bye_received"): S.TERMINATED,
-    (S.CANCELLING, "bye_received"): S.TERMINATED,
-    (S.INCOMING, "bye_received"): S.TERMINATED,
-    (S.RINGING, "bye_received"): S.TERMINATED,
-    (S.ANSWERED, "bye_received"): S.TERMINATED,
-    (S.CONFIRMED, "bye_received"): S.TERMINATED,
-    (S.ENDING, "bye_received"): S.TERMINATED,
-    (S.CALLING, "request_failed"): S.TERMINATED,
-    (S.PROCEEDING, "request_failed"): S.TERMINATED,
-    (S.CANCELLING, "request_failed"): S.TERMINATED,
-    (S.ANSWERED, "transport_failed"): S.TERMINATED,
-    (S.CONFIRMED, "transport_failed"): S.TERMINATED,
-    (S.INCOMING, "transport_failed"): S.TERMINATED,
-    (S.RINGING, "transport_failed"): S.TERMINATED,
-}
-"""(state, event) -> next state; an event missing here is refused (local) or absorbed (remote)."""
-
-
-# -- events ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Progress:
-    """A provisional response from the far end (UAC): ringing, early media (with SDP)."""
-
-    code: int
-    reason: str
-    sdp: str | None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Answered:
-    """The far end answered (UAC; the ACK is among the outputs). ``sdp`` is its answer."""
-
-    sdp: str | None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Confirmed:
-    """The ACK for our 2xx arrived (UAS): the call is up."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class RemoteDirection:
-    """A re-INVITE or UPDATE from the far end set the media direction (hold is
-    ``sendonly``/``inactive`` from its side); it was answered automatically."""
-
-    direction: str
-    on_hold: bool
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class DtmfReceived:
-    digit: str
-    duration_ms: int
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class InfoIgnored:
-    """An INFO whose body could not be read; answered 200 and otherwise ignored."""
-
-    reason: str
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class InfoResult:
-    """The final response to an INFO we sent (e.g. a DTMF digit)."""
-
-    code: int
-    reason: str
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Ended:
-    """The call is over; exactly one per session. ``by`` is ``local`` or ``remote``."""
-
-    outcome: Outcome
-    code: int
-    reason: str
-    by: str
-
-
-SessionEvent = (
-    Progress
-    | Answered
-    | Confirmed
-    | RemoteDirection
-    | DtmfReceived
-    | InfoIgnored
-    | InfoResult
-    | Ended
-)
 SessionOutput = Send | Respond | StartTimer | CancelTimer | SessionEvent
 
 
