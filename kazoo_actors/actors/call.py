@@ -1,7 +1,7 @@
 """The call actor: one Trio task per call, driving an ``InviteSession`` and a ``MediaSession``.
 
 It owns its call's media (created and closed in its task), its timers and its
-transfer state. It never touches the socket: SIP goes out through the
+transfer role (``call_transfer``). It never touches the socket: SIP goes out through the
 account's ``CallRouter`` and comes back into the call's bounded inbox, with
 the program's commands (``Call`` methods) and received RFC 4733 digits (a
 small child task forwards those from the media session).
@@ -17,16 +17,26 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import trio
-from sipmessage import Address, Request, Response, Via
+from sipmessage import Request, Response
 
 from kazoo_actors import call_events as ev
+from kazoo_actors.actors.call_addresses import caller_identity, normalise_target
+from kazoo_actors.actors.call_inbox import (
+    CallSettings,
+    ConnectionLost,
+    Deferred,
+    Inbound,
+    MediaDigit,
+    SipFailed,
+    SipIn,
+    TargetProgress,
+)
+from kazoo_actors.actors.call_transfer import CallTransfers
 from kazoo_actors.call import (
     Accept,
     Call,
@@ -40,7 +50,6 @@ from kazoo_actors.call import (
 )
 from kazoo_actors.callbacks import invoke_callback
 from kazoo_actors.event_feed import EventFeed
-from kazoo_actors.params import RegisterParams
 from media.errors import DtmfNotNegotiatedError, MediaError
 from media.options import MediaOptions
 from media.probe import ProbeReading
@@ -63,82 +72,17 @@ from protocols.sip.invite_session import (
     RemoteDirection,
     SessionState,
 )
-from protocols.sip.refer import (
-    IncomingRefer,
-    OutgoingRefer,
-    TransferAccepted,
-    TransferFailed,
-    TransferProgress,
-    TransferSucceeded,
-)
+from protocols.sip.refer import TransferEvent
 from protocols.sip.replies import response_to
 from protocols.sip.respond_action import Respond
 from protocols.sip.sdp_inactive import inactive_answer, inactive_offer
 
 if TYPE_CHECKING:
-    from kazoo_actors.actors.call_router import CallDefaults, CallRouter
+    from kazoo_actors.actors.call_router import CallRouter
 
 log = logging.getLogger("kazoo_actors.call")
 
 INBOX_SIZE = 64
-
-
-@attrs.frozen(kw_only=True)
-class CallSettings:
-    account: str
-    params: RegisterParams
-    contact: str
-    local_via: Via
-    defaults: CallDefaults
-    rng: random.Random
-
-
-@attrs.frozen(kw_only=True)
-class SipIn:
-    message: Request | Response
-    request: Request | None
-    """For a response: the request it answers."""
-
-
-@attrs.frozen(kw_only=True)
-class SipFailed:
-    request: Request
-    code: int
-    reason: str
-
-
-@attrs.frozen
-class ConnectionLost:
-    pass
-
-
-@attrs.frozen(kw_only=True)
-class TargetProgress:
-    """How the call we placed for an incoming REFER goes (reported back by NOTIFY)."""
-
-    code: int
-    reason: str
-
-
-@attrs.frozen(kw_only=True)
-class Deferred:
-    """Outputs of a session step taken outside the call's task (``hangup_now``)."""
-
-    outputs: list[Any]
-
-
-@attrs.frozen(kw_only=True)
-class MediaDigit:
-    digit: str
-    duration_ms: int
-
-
-Inbound = SipIn | SipFailed | ConnectionLost | TargetProgress | MediaDigit | Deferred | Command
-
-
-def _caller_identity(invite: Request) -> tuple[str, str, str]:
-    address = checked_headers.from_address(invite)
-    return (address.name or "").strip('"'), address.uri.user or "", str(address.uri)
 
 
 class CallActor:
@@ -173,8 +117,7 @@ class CallActor:
         self._timers: dict[str, float] = {}
         self._answer_sdp: str | None = None
         self._remote_sdp_applied = False
-        self._refer_out: OutgoingRefer | None = None
-        self._refer_in: IncomingRefer | None = None
+        self.transfers = CallTransfers(self)
         self._ended = trio.Event()
         self._started = False
         self._feed = EventFeed(limit=128)
@@ -208,7 +151,7 @@ class CallActor:
             router,
             settings,
             direction="outgoing",
-            target=_normalise_target(target, params.realm),
+            target=normalise_target(target, params.realm),
             caller_name="",
             caller_number=params.user,
             media_options=media_options or defaults.media_options,
@@ -229,7 +172,7 @@ class CallActor:
             answer_timeout=defaults.answer_timeout,
             rng=settings.rng,
         )
-        name, number, uri = _caller_identity(invite)
+        name, number, uri = caller_identity(invite)
         return cls(
             router,
             settings,
@@ -380,17 +323,17 @@ class CallActor:
         except ValueError as exc:
             raise CallError(f"cannot call {self._target!r}: {exc}") from exc
         self.router.adopt(self)
-        await self._perform(self.session.start())
+        await self.perform(self.session.start())
         task_status.started(self.call)
         self._started = True
 
     async def _offer_received(self, media: MediaSession | None) -> None:
         session = self._session()
-        await self._perform(session.start())
+        await self.perform(session.start())
         offer = session.remote_sdp
         if offer is None:
             log.info("call %s: INVITE without an SDP offer refused with 488", self.call_id)
-            await self._perform(session.reject(488))
+            await self.perform(session.reject(488))
             return
         try:
             if media is None:
@@ -399,12 +342,12 @@ class CallActor:
                 self._answer_sdp = await media.create_answer(offer)
         except (MediaError, ParseError) as exc:
             log.info("call %s: offer not acceptable (488): %s", self.call_id, exc)
-            await self._perform(session.reject(488))
+            await self.perform(session.reject(488))
             return
         self._remote_sdp_applied = True
         if session.state is not SessionState.INCOMING:
             return  # cancelled while the answer was prepared
-        await self._perform(session.ring())
+        await self.perform(session.ring())
         call = self.call
         event = ev.CallIncoming(
             call=call,
@@ -414,7 +357,7 @@ class CallActor:
             caller_number=call.caller_number,
         )
         # on_incoming gets the Call itself (kazoo.js handed over the call object).
-        await self._emit(event, "on_incoming", call)
+        await self.emit(event, "on_incoming", call)
 
     async def _loop(self) -> None:
         while not self._session().ended:
@@ -454,7 +397,7 @@ class CallActor:
             except (trio.WouldBlock, trio.EndOfChannel):
                 return
             if isinstance(item, Deferred):
-                await self._perform(item.outputs)
+                await self.perform(item.outputs)
 
     async def _forward_media_digits(self, media: MediaSession) -> None:
         async for event in media.dtmf_received:
@@ -472,16 +415,12 @@ class CallActor:
             if isinstance(item, SipIn):
                 await self._sip(item)
             elif isinstance(item, SipFailed):
-                if item.request.method == "REFER" and self._refer_out is not None:
-                    await self._perform(self._refer_out.request_failed(item.code, item.reason))
-                else:
-                    await self._perform(
-                        session.request_failed(item.request, item.code, item.reason)
-                    )
+                if not await self.transfers.request_failed(item.request, item.code, item.reason):
+                    await self.perform(session.request_failed(item.request, item.code, item.reason))
             elif isinstance(item, ConnectionLost):
-                await self._perform(session.transport_failed())
+                await self.perform(session.transport_failed())
             elif isinstance(item, MediaDigit):
-                await self._emit(
+                await self.emit(
                     ev.DtmfReceived(
                         call_id=self.call_id,
                         account=self.settings.account,
@@ -491,9 +430,9 @@ class CallActor:
                     )
                 )
             elif isinstance(item, TargetProgress):
-                await self._target_progress(item)
+                await self.transfers.target_progress(item)
             elif isinstance(item, Deferred):
-                await self._perform(item.outputs)
+                await self.perform(item.outputs)
             else:
                 await self._command(item)
         except ParseError as exc:
@@ -507,25 +446,17 @@ class CallActor:
         message = item.message
         if isinstance(message, Response):
             method = checked_headers.cseq(message).method
-            if method == "REFER" and self._refer_out is not None:
-                if self._refer_out.is_response_to_us(message):
-                    await self._perform(self._refer_out.receive_response(message))
-                return
-            if method == "NOTIFY":
-                return  # answers to our transfer-progress NOTIFYs
-            await self._perform(session.receive_response(message))
+            if not await self.transfers.response(message, method):
+                await self.perform(session.receive_response(message))
             return
         if message.method in ("REFER", "NOTIFY") and not session.owns(message):
-            await self._perform([Respond(request=message, response=response_to(message, 481))])
+            await self.perform([Respond(request=message, response=response_to(message, 481))])
         elif message.method == "REFER":
-            await self._refer_received(message)
+            await self.transfers.refer_received(message)
         elif message.method == "NOTIFY":
-            if self._refer_out is None:
-                await self._perform([Respond(request=message, response=response_to(message, 481))])
-            else:
-                await self._perform(self._refer_out.receive_notify(message))
+            await self.transfers.notify(message)
         else:
-            await self._perform(session.receive_request(message))
+            await self.perform(session.receive_request(message))
 
     async def _command(self, item: Command) -> None:
         session = self._session()
@@ -538,15 +469,15 @@ class CallActor:
                     await self.media.set_source(item.source)
                 if self._answer_sdp is None:
                     raise CallError("there is no media answer to accept with")
-                await self._perform(session.accept(self._answer_sdp))
+                await self.perform(session.accept(self._answer_sdp))
             elif isinstance(item, Reject):
-                await self._perform(session.reject(item.code))
+                await self.perform(session.reject(item.code))
             elif isinstance(item, Hangup):
-                await self._perform(session.hangup())
+                await self.perform(session.hangup())
             elif isinstance(item, SendDtmf):
                 await self._send_dtmf(item.digit)
             elif isinstance(item, Transfer):
-                await self._transfer(item.target)
+                await self.transfers.start(item.target)
         except (LocalProtocolError, CallError, MediaError, ValueError) as exc:
             log.warning("call %s: %s refused: %s", self.call_id, type(item).__name__, exc)
 
@@ -558,7 +489,7 @@ class CallActor:
                 return
             except DtmfNotNegotiatedError:
                 log.info("call %s: telephone-event not negotiated, DTMF by INFO", self.call_id)
-        await self._perform(session.send_dtmf_info(digit))
+        await self.perform(session.send_dtmf_info(digit))
 
     async def _mute(self, request: MuteRequest) -> None:
         if self.media is None or self._session().ended:
@@ -575,68 +506,17 @@ class CallActor:
             return
         request.resolve()
         await invoke_callback(request.on_success, account=self.settings.account)
-        await self._emit(
+        await self.emit(
             ev.MuteChanged(call_id=self.call_id, account=self.settings.account, muted=request.muted)
         )
 
-    async def _transfer(self, target: str) -> None:
-        session = self._session()
-        if session.state is not SessionState.CONFIRMED or session.dialog is None:
-            raise CallError("only an answered call can be transferred")
-        if self._refer_out is not None and not self._refer_out.finished:
-            raise CallError("a transfer is already in progress")
-        refer = OutgoingRefer(
-            session.dialog,
-            target=_normalise_target(target, self.settings.params.realm),
-            referred_by=self.settings.params.aor,
-        )
-        self._refer_out = refer
-        await self._perform(refer.start())
-        await self._transfer_event("requested", refer.target)
-
-    async def _refer_received(self, request: Request) -> None:
-        session = self._session()
-        if session.state is not SessionState.CONFIRMED or session.dialog is None:
-            await self._perform([Respond(request=request, response=response_to(request, 481))])
-            return
-        try:
-            refer = IncomingRefer.from_request(session.dialog, request)
-        except ParseError as exc:
-            log.info("call %s: REFER refused: %s", self.call_id, exc)
-            await self._perform([Respond(request=request, response=response_to(request, 400))])
-            return
-        self._refer_in = refer
-        await self._perform(refer.accept())
-        await self._transfer_event("requested", refer.target, incoming=True)
-        actor = self
-
-        def observe(code: int, reason: str) -> None:
-            actor.deliver(TargetProgress(code=code, reason=reason))
-
-        try:
-            await self.router.start_call(refer.target, observer=observe)
-        except CallError as exc:
-            await self._target_progress(TargetProgress(code=503, reason=str(exc)))
-
-    async def _target_progress(self, item: TargetProgress) -> None:
-        refer = self._refer_in
-        if refer is None:
-            return
-        await self._perform(refer.report(item.code, item.reason))
-        stage: ev.TransferStage = "progress"
-        if item.code >= 200:
-            stage = "succeeded" if item.code < 300 else "failed"
-        await self._transfer_event(stage, refer.target, item.code, item.reason, incoming=True)
-
     async def _timer(self, name: str) -> None:
-        if name == "refer" and self._refer_out is not None:
-            await self._perform(self._refer_out.timer_fired(name))
-        else:
-            await self._perform(self._session().timer_fired(name))
+        if not await self.transfers.timer(name):
+            await self.perform(self._session().timer_fired(name))
 
     # -- outputs ---------------------------------------------------------------------------
 
-    async def _perform(self, outputs: list[Any]) -> None:
+    async def perform(self, outputs: list[Any]) -> None:
         now = trio.current_time()
         for item in outputs:
             if isinstance(item, Send | Respond):
@@ -654,7 +534,7 @@ class CallActor:
             if item.sdp is not None:
                 await self._apply_remote_sdp(item.sdp)
             self._report_to_observer(item.code, item.reason, final=False)
-            await self._emit(
+            await self.emit(
                 ev.CallProgress(
                     call_id=self.call_id,
                     account=account,
@@ -665,13 +545,13 @@ class CallActor:
             )
         elif isinstance(item, Answered):
             if item.sdp is not None and not await self._apply_remote_sdp(item.sdp):
-                await self._perform(self._session().bye())
+                await self.perform(self._session().bye())
                 return
             await self._accepted()
         elif isinstance(item, Confirmed):
             await self._accepted()
         elif isinstance(item, RemoteDirection):
-            await self._emit(
+            await self.emit(
                 ev.RemoteHold(
                     call_id=self.call_id,
                     account=account,
@@ -680,7 +560,7 @@ class CallActor:
                 )
             )
         elif isinstance(item, DtmfReceived):
-            await self._emit(
+            await self.emit(
                 ev.DtmfReceived(
                     call_id=self.call_id,
                     account=account,
@@ -696,20 +576,8 @@ class CallActor:
                 log.info("call %s: INFO answered %s %s", self.call_id, item.code, item.reason)
         elif isinstance(item, Ended):
             await self._call_ended(item)
-        elif isinstance(item, TransferAccepted):
-            assert self._refer_out is not None
-            await self._transfer_event("accepted", self._refer_out.target, item.code)
-        elif isinstance(item, TransferProgress):
-            assert self._refer_out is not None
-            await self._transfer_event("progress", self._refer_out.target, item.code, item.reason)
-        elif isinstance(item, TransferSucceeded):
-            assert self._refer_out is not None
-            await self._transfer_event("succeeded", self._refer_out.target, item.code, item.reason)
-            # The far end talks to the target now: our part of the call is done.
-            await self._perform(self._session().hangup())
-        elif isinstance(item, TransferFailed):
-            assert self._refer_out is not None
-            await self._transfer_event("failed", self._refer_out.target, item.code, item.reason)
+        elif isinstance(item, TransferEvent):
+            await self.transfers.event(item)
 
     async def _apply_remote_sdp(self, sdp: str) -> bool:
         if self._remote_sdp_applied or self.media is None:
@@ -732,7 +600,7 @@ class CallActor:
             account=self.settings.account,
             direction="outgoing" if self.direction == "outgoing" else "incoming",
         )
-        await self._emit(event, "on_accepted")
+        await self.emit(event, "on_accepted")
 
     async def _call_ended(self, end: Ended) -> None:
         source: ev.Source = "local" if end.by == "local" else "remote"
@@ -740,7 +608,7 @@ class CallActor:
             source = "system"
         account = self.settings.account
         if self.answered:
-            await self._emit(
+            await self.emit(
                 ev.CallHangup(
                     call_id=self.call_id,
                     account=account,
@@ -752,7 +620,7 @@ class CallActor:
             )
         else:
             self._report_to_observer(end.code, end.reason)
-            await self._emit(
+            await self.emit(
                 ev.CallCancel(
                     call_id=self.call_id,
                     account=account,
@@ -764,28 +632,7 @@ class CallActor:
                 "on_cancel",
             )
 
-    async def _transfer_event(
-        self,
-        stage: ev.TransferStage,
-        target: str,
-        code: int | None = None,
-        reason: str | None = None,
-        *,
-        incoming: bool = False,
-    ) -> None:
-        event = ev.TransferStatus(
-            call_id=self.call_id,
-            account=self.settings.account,
-            stage=stage,
-            target=target,
-            code=code,
-            reason=reason,
-            incoming=incoming,
-        )
-        callback = "on_transfer" if stage == "accepted" and not incoming else None
-        await self._emit(event, callback)
-
-    async def _emit(
+    async def emit(
         self, event: ev.CallEvent, callback: str | None = None, argument: Any = None
     ) -> None:
         self._feed.publish(event)  # type: ignore[arg-type]  # the feed is generic at runtime
@@ -797,17 +644,3 @@ class CallActor:
         if final:
             self._observer_done = True
         self._observer(code, reason)
-
-
-def _normalise_target(target: str, realm: str) -> str:
-    """``bob`` or ``bob@host`` become SIP URIs (kazoo.js accepted bare numbers)."""
-    text = target.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1]
-    if ":" not in text.split("@")[0]:
-        text = f"sip:{text}" if "@" in text else f"sip:{text}@{realm}"
-    try:
-        Address.parse(f"<{text}>")
-    except ValueError as exc:
-        raise CallError(f"not a SIP address: {target!r}") from exc
-    return text

@@ -29,14 +29,8 @@ import attrs
 import trio
 from sipmessage import URI, Request, Via
 
-from kazoo_actors.actors.call import (
-    CallActor,
-    CallSettings,
-    ConnectionLost,
-    Inbound,
-    SipFailed,
-    SipIn,
-)
+from kazoo_actors.actors.call import CallActor
+from kazoo_actors.actors.call_inbox import CallSettings, ConnectionLost, SipFailed, SipIn
 from kazoo_actors.actors.sip_endpoint import (
     EndpointOutput,
     FinalResponse,
@@ -278,4 +272,4 @@ def _has_to_tag(request: Request) -> bool:
     return False
 
 
-__all__ = ["CallDefaults", "CallRouter", "CallWork", "Inbound"]
+__all__ = ["CallDefaults", "CallRouter", "CallWork"]
