@@ -153,8 +153,11 @@ class CallRouter:
         )
 
     def post(self, item: Send | Respond) -> None:
+        # Every drain empties the queue, so one wake per empty -> non-empty is enough.
+        wake = not self._outbox
         self._outbox.append(item)
-        self._wake()
+        if wake:
+            self._wake()
 
     async def emit(self, event: CallEvent, callback: str | None, *args: Any) -> None:
         self._feed.publish(event)  # type: ignore[arg-type]  # AccountEvent grows with calls
