@@ -671,6 +671,9 @@ class InviteSession:
         return out
 
     def _cancel_received(self, cancel: Request) -> list[SessionOutput]:
+        if not self.is_cancel_for_us(cancel):
+            # Same Call-ID, another INVITE (s.9.2 matches CANCEL by transaction).
+            return [self._reply(cancel, 481)]
         ok = self._reply(cancel, 200)
         if (self.state, "cancelled") not in TRANSITIONS:
             return [ok]  # the final response went first: the CANCEL changes nothing (s.9.2)

@@ -37,6 +37,7 @@ from protocols.sip.invite_session import (
 )
 from protocols.sip.message import parse_message
 from protocols.sip.replies import response_to
+from protocols.sip.transaction_requests import build_cancel
 
 
 def ended(outputs: list[object]) -> Ended:
@@ -515,3 +516,16 @@ def test_a_later_call_reuses_the_nonce_and_skips_the_challenge() -> None:
     second = make_caller(seed=9, digest=digest)
     (again,) = requests(second.start(), "INVITE")
     assert verifier.check(wire(again)) is Verdict.ACCEPTED  # type: ignore[arg-type]
+
+
+def test_cancel_for_another_invite_of_the_call_id_gets_481() -> None:
+    pair = Pair()
+    pair.callee.ring()
+    stray = parse_message(
+        bytes(build_cancel(pair.caller.invite)).replace(b"branch=z9hG4bK", b"branch=z9hG4bKx")
+    )
+    assert isinstance(stray, Request)
+    out = pair.callee.receive_request(stray)
+    assert [r.response.code for r in replies(out)] == [481]
+    assert pair.callee.state is SessionState.RINGING
+    assert [r.response.code for r in replies(pair.caller.receive_request(stray))] == [481]
