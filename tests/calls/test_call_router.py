@@ -13,7 +13,12 @@ import trio
 from sipmessage import Request, Response, Via
 
 from kazoo_actors.actors.call_router import CallRouter
-from kazoo_actors.actors.sip_endpoint import IncomingRequest, SipEndpoint
+from kazoo_actors.actors.sip_endpoint import (
+    FinalResponse,
+    IncomingRequest,
+    ProvisionalResponse,
+    SipEndpoint,
+)
 from kazoo_actors.call import Call, CallError, NoCurrentCall
 from kazoo_actors.call_events import CallCancel, CallHangup
 from kazoo_actors.event_feed import EventFeed
@@ -24,6 +29,7 @@ from media.sources import Tone
 from protocols.sip.actions import Send
 from protocols.sip.invite_session import Answered, Ended, InviteSession, Outcome, Progress
 from protocols.sip.message import parse_message
+from protocols.sip.replies import response_to
 from protocols.sip.transaction_requests import build_cancel
 
 LOOPBACK = MediaOptions(host_addresses=["127.0.0.1"])
@@ -234,3 +240,53 @@ async def test_a_failing_call_costs_only_that_call() -> None:
             again.start()
             to_bob(router, endpoint, again.invite)
             await from_bob(router, endpoint, code(180))
+
+
+def deliver_responses(router: CallRouter, endpoint: SipEndpoint, responses: list[Any]) -> None:
+    """Responses from the far end through the account's transaction layer to the call."""
+    for response in responses:
+        for output in endpoint.receive(wire(response)):
+            if isinstance(output, ProvisionalResponse | FinalResponse):
+                assert router.route(output)
+
+
+async def test_outgoing_call_plays_early_media_then_answers_and_is_cancelled_by_bye() -> None:
+    async with (
+        bob_router() as (router, endpoint, bob),
+        MediaSession(LOOPBACK, source=Tone(660)) as far_media,
+    ):
+        call = await router.start_call("carol")
+        (invite,) = await from_bob(router, endpoint, lambda m: getattr(m, "method", "") == "INVITE")
+        assert str(invite.uri) == "sip:carol@example.com"
+        far = InviteSession.incoming(
+            invite,
+            contact="sip:carol@carolhost.invalid;transport=ws",
+            local_via=Via("WS", "carolhost.invalid"),
+            rng=random.Random(8),
+        )
+        far.start()
+        assert far.remote_sdp is not None
+        answer = await far_media.create_answer(far.remote_sdp)
+        early = response_to(
+            far.invite, 183, to_tag="carol", body=answer.encode(), content_type="application/sdp"
+        )
+        early.headers.add("Contact", "<sip:carol@carolhost.invalid;transport=ws>")
+        deliver_responses(router, endpoint, [early])
+        with trio.fail_after(5):
+            while call.media is None or call.media.first_audio_at is None:
+                await trio.sleep(0.01)
+            await trio.sleep(0.5)
+        probe = call.probe()
+        assert probe is not None and probe.frequency is not None
+        assert abs(probe.frequency - 660) < 30
+        assert not call.answered
+        call.hangup()
+        (cancel,) = await from_bob(router, endpoint, lambda m: getattr(m, "method", "") == "CANCEL")
+        assert cancel.headers.get("Call-ID") == call.id
+        terminated = response_to(far.invite, 487, to_tag="carol")
+        deliver_responses(router, endpoint, [terminated])
+        with trio.fail_after(5):
+            await call.wait_ended()
+        (cancelled,) = bob.callbacks
+        assert isinstance(cancelled, CallCancel)
+        assert (cancelled.code, cancelled.source, cancelled.outcome) == (487, "local", "cancelled")
