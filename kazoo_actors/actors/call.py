@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +99,7 @@ class CallActor:
         source: AudioSource | None,
         sinks: list[AudioSink] | None,
         session: InviteSession | None = None,
-        observer: Any = None,
+        observer: Callable[[int, str], None] | None = None,
     ) -> None:
         self.router = router
         self.settings = settings
@@ -142,7 +142,7 @@ class CallActor:
         media_options: MediaOptions | None,
         source: AudioSource | None,
         sinks: list[AudioSink] | None,
-        observer: Any = None,
+        observer: Callable[[int, str], None] | None = None,
     ) -> CallActor:
         settings = router.settings()
         defaults = settings.defaults
