@@ -141,14 +141,17 @@ def _configure(account: Account, options: PhoneOptions) -> None:
     defaults.sinks = sinks
 
 
-async def _in_call(call: Call, options: PhoneOptions, out: TextIO) -> None:
-    """The script once the call is answered: digits, transfer, audio reports, hang-up."""
-    for digit in options.dtmf:
+async def _in_call(call: Call, options: PhoneOptions, out: TextIO, *, first: bool) -> None:
+    """The script once the call is answered: digits, transfer, audio reports, hang-up.
+
+    A call that replaced ours after we were transferred only reports and hangs up.
+    """
+    for digit in options.dtmf if first else "":
         if call.ended:
             return
         call.send_dtmf(digit)
         await trio.sleep(DTMF_SPACING)
-    if options.transfer_to and not call.ended:
+    if first and options.transfer_to and not call.ended:
         call.transfer(options.transfer_to)
     with trio.move_on_after(options.seconds):
         while not call.ended:
@@ -210,14 +213,19 @@ async def run_phone(options: PhoneOptions, out: TextIO) -> int:
                     elif key == "accepted" and ours and call_id == ours[0].id:
                         answered = True
                         waiting.deadline = float("inf")  # the call's own length rules now
-
-                        async def script(call: Call) -> None:
-                            await _in_call(call, options, out)
-                            nursery.cancel_scope.cancel()
-
-                        nursery.start_soon(script, ours[0])
+                        nursery.start_soon(
+                            partial(_in_call, first=len(ours) == 1), ours[0], options, out
+                        )
                     elif key in ("cancel", "hangup") and ours and call_id == ours[0].id:
-                        break
+                        # Transferred: the engine called the target; follow that call.
+                        follow = [c for c in account.calls() if c not in ours and not c.ended]
+                        if not follow:
+                            break
+                        ours.insert(0, follow[-1])
+                        if follow[-1].answered:
+                            nursery.start_soon(
+                                partial(_in_call, first=False), follow[-1], options, out
+                            )
                 nursery.cancel_scope.cancel()
         for call in ours:
             if not call.ended:

@@ -102,3 +102,35 @@ def test_phone_arguments_are_checked() -> None:
         parser.parse_args(
             ["phone", "--ws-url", "ws://h/", "--realm", "r", "--user", "u", "--password", "p"]
         )
+
+
+async def test_phone_transfer_moves_the_caller_to_the_target(kamailio: KamailioServer) -> None:
+    outs = {name: io.StringIO() for name in ("alice", "bob", "carol")}
+    codes: dict[str, int] = {}
+
+    async def phone(name: str, options: PhoneOptions) -> None:
+        codes[name] = await run_phone(options, outs[name])
+
+    with trio.fail_after(50):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                phone, "carol", _options(kamailio, "carol", answer=True, tone=660.0, seconds=3)
+            )
+            nursery.start_soon(
+                phone,
+                "bob",
+                _options(kamailio, "bob", answer=True, tone=880.0, transfer_to="carol"),
+            )
+            await trio.sleep(0.5)
+            nursery.start_soon(
+                phone, "alice", _options(kamailio, "alice", call="bob", tone=440.0, seconds=30)
+            )
+    assert codes == {"alice": 0, "bob": 0, "carol": 0}
+    alice, bob, carol = (_lines(outs[name]) for name in ("alice", "bob", "carol"))
+    stages = [line["stage"] for line in bob if line["key"] == "transfer"]
+    assert stages[0] == "requested" and stages[-1] == "succeeded"
+    assert "accepted" in stages
+    # Alice followed the transfer: she hears Carol, Carol hears her.
+    assert _heard(alice, 660.0) and _heard(carol, 440.0)
+    assert any(line["key"] == "transfer" and line.get("incoming") for line in alice)
+    assert carol[-1]["key"] == "logged_out" and alice[-1]["key"] == "logged_out"
