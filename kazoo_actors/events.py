@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 import attrs
 
+from kazoo_actors.call_events import CallEvent
+
 ERROR_MESSAGES: dict[str, str] = {
     "server_not_reachable": "Could not reach the server.",
     "unauthorized": "Invalid credentials.",
@@ -100,7 +102,8 @@ class LoggedOut:
         return _public_fields(self)
 
 
-AccountEvent = Error | Notification | Connected | LoggedOut
+AccountEvent = Error | Notification | Connected | LoggedOut | CallEvent
+"""Everything ``Account.events()`` yields: registration, notifications and its calls."""
 
 
 def error(

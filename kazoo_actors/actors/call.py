@@ -635,7 +635,7 @@ class CallActor:
     async def emit(
         self, event: ev.CallEvent, callback: str | None = None, argument: Any = None
     ) -> None:
-        self._feed.publish(event)  # type: ignore[arg-type]  # the feed is generic at runtime
+        self._feed.publish(event)
         await self.router.emit(event, callback, event if argument is None else argument)
 
     def _report_to_observer(self, code: int, reason: str, *, final: bool = True) -> None:

@@ -160,7 +160,7 @@ class CallRouter:
             self._wake()
 
     async def emit(self, event: CallEvent, callback: str | None, *args: Any) -> None:
-        self._feed.publish(event)  # type: ignore[arg-type]  # AccountEvent grows with calls
+        self._feed.publish(event)
         if callback is not None:
             await invoke_callback(
                 getattr(self.params, callback), *args, account=self.account, name=callback
