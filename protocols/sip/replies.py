@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sipmessage import Request, Response
+from sipmessage import Request
+
+from .message import SipResponse
 
 REASON_PHRASES: dict[int, str] = {
     100: "Trying",
@@ -56,13 +58,15 @@ def response_to(
     to_tag: str | None = None,
     body: bytes = b"",
     content_type: str | None = None,
-) -> Response:
+) -> SipResponse:
     """A response carrying the request's Via, From, To, Call-ID and CSeq.
 
     ``to_tag`` is added to To unless it already has one; a 100 Trying never
     gets one (section 8.2.6.2).
     """
-    response = Response(code, phrase or reason_phrase(code), body=body)
+    # A SipResponse reads the copied headers with our checked parsers, which
+    # accept what sipmessage's own do not (IPv6 received=, quoted commas).
+    response = SipResponse(code, phrase or reason_phrase(code), body=body)
     for name in _COPIED_HEADERS:
         for value in request.headers.getlist(name):
             response.headers.add(name, value)
