@@ -33,6 +33,7 @@ from kazoo_actors.actors.connectivity import (
     PathStatus,
     PathWatch,
 )
+from kazoo_actors.actors.keepalive import KeepaliveScheduler, KeepaliveStatistics
 from kazoo_actors.actors.supervisor import Supervisor, SupervisorStatistics
 from kazoo_actors.attempt_gate import AttemptGate, AttemptGateStatistics
 from kazoo_actors.event_feed import EventFeed
@@ -60,6 +61,7 @@ class EngineStatistics:
     accounts: int
     states: dict[str, int]
     attempts: AttemptGateStatistics
+    keepalive: KeepaliveStatistics
     supervisor: SupervisorStatistics
 
 
@@ -76,7 +78,9 @@ class Engine:
         rng: random.Random | None,
         nursery: trio.Nursery,
         monitor: ConnectivityMonitor | None,
+        keepalive: KeepaliveScheduler,
     ) -> None:
+        self._keepalive = keepalive
         self._supervisor = supervisor
         self._nursery = nursery
         self._monitor = monitor
@@ -175,6 +179,7 @@ class Engine:
             accounts=len(self._accounts),
             states=dict(states),
             attempts=self._gate.statistics(),
+            keepalive=self._keepalive.statistics(),
             supervisor=self._supervisor.statistics(),
         )
 
@@ -184,6 +189,7 @@ class Engine:
             name=account_id,
             feed=feed,
             gate=self._gate,
+            keepalive=self._keepalive,
             policy=self._policy(params),
             connect_timeout=self._connect_timeout,
             pong_timeout=self._pong_timeout,
@@ -230,7 +236,8 @@ async def open_engine(
     ``force_rtmp=True`` raises ``MediaStackUnavailable``: the RTMP fallback is
     not built yet. Call ``account.logout()`` first for a clean unregister.
     A server that misses a keep-alive pong for ``pong_timeout`` seconds is
-    taken for dead (detection within keepalive_interval + pong_timeout).
+    taken for dead (detection within keepalive_interval + pong_timeout, plus up
+    to two seconds: the keep-alive scheduler works in one-second slots).
     ``monitor_connectivity=False`` runs no connectivity monitor at all (each
     account can still turn its own notifications off).
     """
@@ -248,8 +255,10 @@ async def open_engine(
         monitor = None
         if monitor_connectivity:
             monitor = await nursery.start(ConnectivityMonitor(period=connectivity_period).run)
+        keepalive = await nursery.start(KeepaliveScheduler().run)
         engine = Engine(
             supervisor,
+            keepalive=keepalive,
             max_connecting=max_connecting,
             connect_timeout=connect_timeout,
             pong_timeout=pong_timeout,

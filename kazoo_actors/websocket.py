@@ -72,6 +72,8 @@ class Received:
 
     messages: list[str | bytes]
     pongs: int = 0
+    pings: int = 0
+    """Pings from the server (answered already): they prove it alive too."""
     closed: bool = False
 
 
@@ -122,11 +124,27 @@ def check_upgrade_response(head: bytes, key: bytes, subprotocol: str) -> None:
 class WebSocketConnection:
     """One open client WebSocket. Build it with ``open_websocket``."""
 
-    __slots__ = ("_conn", "_fragments", "_stream", "bytes_received", "bytes_sent")
+    __slots__ = (
+        "_backlog",
+        "_conn",
+        "_fragments",
+        "_raw",
+        "_sending",
+        "_stream",
+        "bytes_received",
+        "bytes_sent",
+    )
 
-    def __init__(self, stream: trio.abc.Stream, conn: Connection) -> None:
+    def __init__(
+        self, stream: trio.abc.Stream, conn: Connection, raw: socket.socket | None = None
+    ) -> None:
         self._stream = stream
         self._conn = conn
+        # The plain TCP socket under ``stream`` (None for TLS): lets ``ping_nowait``
+        # send a ping without a task switch when no send is in progress.
+        self._raw = raw
+        self._sending = False
+        self._backlog = b""
         self._fragments: list[str | bytes] | None = None
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -163,6 +181,7 @@ class WebSocketConnection:
         self._conn.receive_data(bytes(data) if data else None)
         messages: list[str | bytes] = []
         pongs = 0
+        pings = 0
         closed = False
         for event in self._conn.events():
             if isinstance(event, TextMessage | BytesMessage):
@@ -170,6 +189,7 @@ class WebSocketConnection:
                 if whole is not None:
                     messages.append(whole)
             elif isinstance(event, Ping):
+                pings += 1
                 await self._send(self._conn.send(event.response()))
             elif isinstance(event, Pong):
                 pongs += 1
@@ -177,7 +197,27 @@ class WebSocketConnection:
                 closed = True
                 if self._conn.state is ConnectionState.REMOTE_CLOSING:
                     await self._send(self._conn.send(event.response()))
-        return Received(messages=messages, pongs=pongs, closed=closed)
+        return Received(messages=messages, pongs=pongs, pings=pings, closed=closed)
+
+    def ping_nowait(self, payload: bytes = b"") -> bool:
+        """Send a ping now, without waiting; False when that is not possible at the moment.
+
+        Possible only over plain TCP and while no ``send`` is suspended mid-way
+        (two writers would interleave their bytes). A ping the kernel takes only
+        in part leaves its tail for the next send: order is all that matters.
+        """
+        if self._raw is None or self._sending or self._backlog or not self.open:
+            return False
+        data = self._conn.send(Ping(payload=payload))
+        try:
+            sent = self._raw.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return False
+        self._backlog = data[sent:]
+        self.bytes_sent += sent
+        return True
 
     async def aclose(self, code: int = 1000) -> None:
         """Close politely when we still can; always releases the stream."""
@@ -208,10 +248,15 @@ class WebSocketConnection:
         return b"".join(p for p in parts if isinstance(p, bytes))
 
     async def _send(self, data: bytes) -> None:
+        if self._backlog:
+            data, self._backlog = self._backlog + data, b""
+        self._sending = True
         try:
             await self._stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError) as exc:
             raise WebSocketError(f"WebSocket send failed: {exc!r}") from exc
+        finally:
+            self._sending = False
         self.bytes_sent += len(data)
 
 
@@ -227,8 +272,9 @@ async def open_websocket(
     explicit context, certificates are verified with the system's trust store.
     """
     target = url if isinstance(url, WebSocketUrl) else WebSocketUrl.parse(url)
+    stream: trio.abc.Stream
     try:
-        stream: trio.abc.Stream = await _open_tcp(target.host, target.port)
+        stream, raw = await _open_tcp(target.host, target.port)
     except OSError as exc:
         raise WebSocketError(f"cannot connect to {target.host}:{target.port}: {exc}") from exc
     try:
@@ -245,26 +291,33 @@ async def open_websocket(
         if isinstance(exc, trio.BrokenResourceError | ssl.SSLError | OSError):
             raise WebSocketError(f"WebSocket handshake with {target.host} failed: {exc}") from exc
         raise
-    return WebSocketConnection(stream, Connection(ConnectionType.CLIENT, trailing_data=rest))
+    return WebSocketConnection(
+        stream,
+        Connection(ConnectionType.CLIENT, trailing_data=rest),
+        raw=None if target.secure else raw,
+    )
 
 
-async def _open_tcp(host: str, port: int) -> trio.SocketStream:
-    """``trio.open_tcp_stream``, with a fast path for an IP literal.
+async def _open_tcp(host: str, port: int) -> tuple[trio.abc.Stream, socket.socket | None]:
+    """A connected stream, and for an IP literal its plain socket.
 
-    open_tcp_stream runs happy-eyeballs in a nursery even for a literal
-    address; at thousands of connects per second that nursery is measurable.
+    ``trio.open_tcp_stream`` runs happy-eyeballs in a nursery even for a literal
+    address; at thousands of connects per second that nursery is measurable. For
+    a literal we connect a socket of our own and keep it for ``ping_nowait``.
     """
     try:
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     except ValueError:
-        return await trio.open_tcp_stream(host, port)
-    sock = trio.socket.socket(family, socket.SOCK_STREAM)
+        return await trio.open_tcp_stream(host, port), None
+    raw = socket.socket(family, socket.SOCK_STREAM)
+    raw.setblocking(False)
+    sock = trio.socket.from_stdlib_socket(raw)
     try:
         await sock.connect((host, port))
     except BaseException:
         sock.close()
         raise
-    return trio.SocketStream(sock)
+    return trio.SocketStream(sock), raw
 
 
 async def _read_head(stream: trio.abc.Stream) -> tuple[bytes, bytes]:

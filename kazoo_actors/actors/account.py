@@ -32,6 +32,7 @@ from sipmessage import Request, Response
 
 from kazoo_actors import events
 from kazoo_actors.actors.call_router import CallRouter, CallWork
+from kazoo_actors.actors.keepalive import KeepaliveScheduler
 from kazoo_actors.actors.mailbox import Mailbox
 from kazoo_actors.actors.registration import Outcome, RegistrationResult, RegistrationRole
 from kazoo_actors.actors.server_requests import answer_request
@@ -57,6 +58,9 @@ from protocols.sip.actions import CancelTimer, Send, StartTimer
 from protocols.sip.errors import LocalProtocolError, ParseError
 
 log = logging.getLogger("kazoo_actors.account")
+
+_KEEPALIVE_DEAD = 2
+_PING_NEEDED = 1
 
 LOGOUT_TIMEOUT = 5.0
 """Seconds a logout waits for the registrar to confirm Expires: 0."""
@@ -156,6 +160,8 @@ class AccountActor:
         "_explicit",
         "_feed",
         "_gate",
+        "_keepalive",
+        "_keepalive_news",
         "_logouts",
         "_online",
         "_policy",
@@ -190,6 +196,7 @@ class AccountActor:
         feed: EventFeed,
         gate: AttemptGate,
         policy: ReconnectPolicy,
+        keepalive: KeepaliveScheduler,
         connect_timeout: float = 10.0,
         pong_timeout: float = 10.0,
         rng: random.Random | None = None,
@@ -209,6 +216,8 @@ class AccountActor:
         self.finished = False
         self._feed = feed
         self._gate = gate
+        self._keepalive = keepalive
+        self._keepalive_news = 0
         self._policy = policy
         self._rng = rng or random.Random()
         self._auto_reconnect = policy.auto_enabled
@@ -330,6 +339,7 @@ class AccountActor:
                     self.connect_failures += 1
                     return self._end or SessionEnd.UNREACHABLE
                 self._transport = transport
+                self._keepalive.add(transport, self)
                 await self._perform_registration(self._registration.register(trio.current_time()))
                 while self._end is None and self.state is AccountState.CONNECTING:
                     await self._wait(transport)
@@ -365,10 +375,11 @@ class AccountActor:
         return transport
 
     async def _wait(self, transport: SipTransport) -> None:
-        deadline = min(transport.next_deadline, min(self._timers.values(), default=math.inf))
+        deadline = min(self._timers.values(), default=math.inf)
         inbound = None
-        with self.mailbox.interruptible(deadline):
-            inbound = await transport.receive()
+        if not self._keepalive_news:
+            with self.mailbox.interruptible(deadline):
+                inbound = await transport.receive()
         if inbound is not None:
             for message in inbound.messages:
                 await self._receive(message)
@@ -380,13 +391,8 @@ class AccountActor:
             if due <= now and self._timers.get(name) == due:
                 del self._timers[name]
                 await self._timer_fired(name, now)
-        if self._end is None:
-            try:
-                alive = await transport.keepalive(now)
-            except TransportError:
-                alive = False
-            if not alive:
-                self._lost()
+        if self._keepalive_news:
+            await self._keepalive_work(transport)
         for command in self.mailbox.take_all():
             await self._command(command)
         await self._perform(self.calls.outbound(self._endpoint))
@@ -395,6 +401,28 @@ class AccountActor:
         # A full mailbox already wakes us, and every wake drains the calls' queue.
         with suppress(trio.WouldBlock):
             self.mailbox.put_nowait(CallWork())
+
+    # Called by the engine's KeepaliveScheduler (from its task): note it and wake us.
+
+    def keepalive_failed(self) -> None:
+        self._keepalive_news = _KEEPALIVE_DEAD
+        self.mailbox.wake()
+
+    def keepalive_ping_needed(self) -> None:
+        self._keepalive_news = self._keepalive_news or _PING_NEEDED
+        self.mailbox.wake()
+
+    async def _keepalive_work(self, transport: SipTransport) -> None:
+        news, self._keepalive_news = self._keepalive_news, 0
+        if self._end is not None:
+            return
+        if news == _KEEPALIVE_DEAD:
+            self._lost()
+            return
+        try:
+            await transport.ping()
+        except TransportError:
+            self._lost()
 
     def _lost(self) -> None:
         registered = self.state is AccountState.REGISTERED
@@ -582,6 +610,8 @@ class AccountActor:
             return
         for name in [n for n in self._timers if n != "logout"]:
             del self._timers[name]
+        self._keepalive.forget(transport)
+        self._keepalive_news = 0
         self._endpoint.transport_lost()
         self.calls.connection_lost()
         self._registration.transport_reset(trio.current_time())

@@ -38,6 +38,11 @@ class Mailbox(Generic[T]):
         if self._scope is not None:
             self._scope.cancel()
 
+    def wake(self) -> None:
+        """Interrupt the owner's current wait without a command (it checks its own flags)."""
+        if self._scope is not None:
+            self._scope.cancel()
+
     def take_all(self) -> list[T]:
         items, self._items = self._items, None
         return items or []

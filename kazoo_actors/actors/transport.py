@@ -3,20 +3,24 @@
 The transport is driven by its account's task instead of running a task of its
 own: at 10,000 accounts every task (about 1.8 KB) and memory channel (about
 1.9 KB) per account is a tenth of the 20 KB budget. The account actor calls
-``receive`` in its one wait and ``send`` from its handlers; keep-alive timing is
-kept here as plain deadlines the actor folds into that wait.
+``receive`` in its one wait and ``send`` from its handlers.
 
-Keep-alive: a WebSocket ping every ``keepalive_interval`` seconds of silence;
+Keep-alive: a WebSocket ping after ``keepalive_interval`` seconds of silence;
 a pong (or any other traffic) must come back within ``pong_timeout`` or the
 connection counts as dead (RFC 6455 5.5.2 makes every server answer pings,
 Kamailio included). That bounds dead-server detection at interval + timeout.
+The timing lives here (``keepalive_due``, ``keepalive_step``) but is driven by
+the engine's one ``KeepaliveScheduler``: waking 10,000 account tasks for their
+own ping timers measured about 0.4 ms of CPU per ping and pong.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import ssl
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import trio
@@ -39,6 +43,14 @@ SipMessage = Request | Response
 
 class TransportError(Exception):
     """The WebSocket to the SIP server could not be opened or broke."""
+
+
+class KeepaliveStep(enum.Enum):
+    WAITING = "nothing due"
+    PINGED = "ping sent"
+    OWNER_MUST_PING = "the owner's task must send the ping"
+    DEAD = "the pong did not come in time"
+    CLOSED = "the connection is closed"
 
 
 @attrs.frozen(kw_only=True)
@@ -65,8 +77,9 @@ class SipTransport:
         "_account",
         "_ws",
         "keepalive_interval",
-        "next_ping_at",
-        "pong_deadline",
+        "last_traffic",
+        "owner",
+        "ping_sent_at",
         "pong_timeout",
         "stats",
     )
@@ -85,19 +98,53 @@ class SipTransport:
         self._account = account
         self.keepalive_interval = keepalive_interval
         self.pong_timeout = pong_timeout
-        self.next_ping_at = now + keepalive_interval
-        self.pong_deadline: float | None = None
+        self.last_traffic = now
+        self.ping_sent_at: float | None = None
         self.stats = stats or TransportStatistics()
+        self.owner: Any = None
+        """Whoever the keep-alive scheduler reports to (the account actor's mailbox)."""
 
     @property
     def open(self) -> bool:
         return self._ws.open
 
     @property
-    def next_deadline(self) -> float:
-        if self.pong_deadline is not None:
-            return min(self.pong_deadline, self.next_ping_at)
-        return self.next_ping_at
+    def pong_deadline(self) -> float | None:
+        return None if self.ping_sent_at is None else self.ping_sent_at + self.pong_timeout
+
+    def keepalive_due(self) -> float:
+        """When keep-alive work is next due: the pong deadline, else the next ping."""
+        if self.ping_sent_at is not None:
+            return self.ping_sent_at + self.pong_timeout
+        return self.last_traffic + self.keepalive_interval
+
+    def keepalive_step(self, now: float) -> KeepaliveStep:
+        """Do what is due at ``now`` without waiting: ping, or declare the server dead."""
+        if not self._ws.open:
+            return KeepaliveStep.CLOSED
+        if self.ping_sent_at is not None:
+            if now >= self.ping_sent_at + self.pong_timeout:
+                log.info("account %s: no pong within %.1f s", self._account, self.pong_timeout)
+                return KeepaliveStep.DEAD
+            return KeepaliveStep.WAITING
+        if now < self.last_traffic + self.keepalive_interval:
+            return KeepaliveStep.WAITING
+        if not self._ws.ping_nowait(b"ka"):
+            return KeepaliveStep.OWNER_MUST_PING
+        self.stats.pings_sent += 1
+        self.ping_sent_at = now
+        return KeepaliveStep.PINGED
+
+    async def ping(self) -> None:
+        """The slow path of ``keepalive_step`` (TLS, or a send in progress), in the owner's task."""
+        if self.ping_sent_at is not None:
+            return
+        try:
+            await self._ws.ping(b"ka")
+        except WebSocketError as exc:
+            raise TransportError(str(exc)) from exc
+        self.stats.pings_sent += 1
+        self.ping_sent_at = trio.current_time()
 
     async def send(self, message: SipMessage) -> None:
         try:
@@ -110,10 +157,10 @@ class SipTransport:
         """Wait for the next frames; cancel-safe (nothing is lost when cancelled)."""
         received = await self._ws.receive()
         now = now_fn()
-        if received.messages or received.pongs:
+        if received.messages or received.pongs or received.pings:
             # Any traffic proves the server alive; postpone the next ping.
-            self.pong_deadline = None
-            self.next_ping_at = now + self.keepalive_interval
+            self.ping_sent_at = None
+            self.last_traffic = now
         self.stats.pongs_received += received.pongs
         messages: list[SipMessage] = []
         for frame in received.messages:
@@ -127,21 +174,6 @@ class SipTransport:
                 log.warning("account %s: dropped a malformed message: %s", self._account, exc)
         self.stats.messages_received += len(messages)
         return Inbound(messages=messages, closed=received.closed)
-
-    async def keepalive(self, now: float) -> bool:
-        """Run due keep-alive work; False when the server missed its pong deadline."""
-        if self.pong_deadline is not None and now >= self.pong_deadline:
-            log.info("account %s: no pong within %.1f s", self._account, self.pong_timeout)
-            return False
-        if now >= self.next_ping_at and self.pong_deadline is None:
-            try:
-                await self._ws.ping(b"ka")
-            except WebSocketError as exc:
-                raise TransportError(str(exc)) from exc
-            self.stats.pings_sent += 1
-            self.pong_deadline = now + self.pong_timeout
-            self.next_ping_at = now + self.keepalive_interval
-        return True
 
     async def aclose(self) -> None:
         await self._ws.aclose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import trio
 import trio_websocket
 
-from kazoo_actors.actors.transport import SipMessage, SipTransport, connect
+from kazoo_actors.actors.transport import KeepaliveStep, SipMessage, SipTransport, connect
 
 OPTIONS = (
     "OPTIONS sip:pat@t.test SIP/2.0\r\n"
@@ -56,18 +56,22 @@ async def test_ping_then_pong_clears_the_deadline_and_a_missed_pong_is_fatal() -
         transport = await connect(
             url, account="pat@t.test", keepalive_interval=0.05, pong_timeout=0.5
         )
+        assert transport.keepalive_step(trio.current_time()) is KeepaliveStep.WAITING
         await trio.sleep(0.06)
         now = trio.current_time()
-        assert await transport.keepalive(now)
+        assert transport.keepalive_step(now) is KeepaliveStep.PINGED  # straight to the socket
         assert transport.stats.pings_sent == 1
         assert transport.pong_deadline == now + 0.5
+        assert transport.keepalive_due() == now + 0.5
         with trio.fail_after(5):
             await transport.receive()
         assert transport.stats.pongs_received == 1
         assert transport.pong_deadline is None
         # Pretend the pong never came: the deadline passes without traffic.
-        await transport.keepalive(transport.next_ping_at)
-        assert transport.pong_deadline is not None
-        assert not await transport.keepalive(transport.pong_deadline)
+        due = transport.keepalive_due()
+        assert transport.keepalive_step(due) is KeepaliveStep.PINGED
+        assert transport.keepalive_step(due + 0.1) is KeepaliveStep.WAITING
+        assert transport.keepalive_step(due + 0.5) is KeepaliveStep.DEAD
         await transport.aclose()
+        assert transport.keepalive_step(due + 1) is KeepaliveStep.CLOSED
         nursery.cancel_scope.cancel()
