@@ -8,6 +8,10 @@ every account registered or gave up (or after ``--register-timeout``). Then
 the accounts are held for ``--duration`` seconds (refreshes and keep-alives
 run), and logged out. Exit status 1 when any account failed to register or
 lost its registration without being told to.
+
+With ``--calls-per-second`` the accounts also call each other while they are
+held (``kazoo_actors.soak_calls``), the report gets a ``calls`` part, and failed
+calls make the exit status 1 too.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ import trio
 
 from kazoo_actors.account import Account
 from kazoo_actors.actors.account import AccountState
+from kazoo_actors.cli.soak_call_options import add_call_arguments, call_mix_settings
 from kazoo_actors.engine import open_engine
 from kazoo_actors.events import AccountEvent
 from kazoo_actors.lab.config import KamailioSettings
 from kazoo_actors.lab.install import ensure_kamailio
 from kazoo_actors.lab.kamailio import KamailioServer
 from kazoo_actors.params import RegisterParams
+from kazoo_actors.soak_call_tally import CallTally
+from kazoo_actors.soak_calls import CallMix
 from kazoo_actors.soak_report import SoakRecorder
 
 PROGRESS_EVERY = 0.5
@@ -79,23 +86,32 @@ def add_soak_arguments(parser: argparse.ArgumentParser, *, server_required: bool
     )
     parser.add_argument("--report", type=Path, help="write the JSON report to this file")
     parser.add_argument("--no-verify-tls", action="store_true", help="for wss:// lab servers")
+    add_call_arguments(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     if args.accounts < 1 or args.concurrency < 1 or args.duration < 0:
         print("soak: --accounts and --concurrency must be >= 1, --duration >= 0", file=sys.stderr)
         return 2
+    try:
+        call_mix_settings(args)
+    except (TypeError, ValueError) as exc:
+        print(f"soak: {exc}", file=sys.stderr)
+        return 2
     report = trio.run(partial(run_soak, args, progress=sys.stderr))
     text = json.dumps(report, indent=2)
     if args.report is not None:
         args.report.write_text(text + "\n")
     print(text)
-    return 1 if report["failed"] or report["lost_registrations"] else 0
+    calls_failed = report.get("calls", {}).get("failed")
+    return 1 if report["failed"] or report["lost_registrations"] or calls_failed else 0
 
 
 async def run_soak(args: argparse.Namespace, *, progress: TextIO | None = None) -> dict[str, Any]:
     recorder = SoakRecorder(args.accounts)
     live = progress is not None and progress.isatty()
+    mix_settings = call_mix_settings(args)
+    mix = CallMix(mix_settings) if mix_settings is not None else None
     async with open_engine(max_connecting=args.concurrency) as engine:
         accounts: list[Account] = []
 
@@ -109,6 +125,7 @@ async def run_soak(args: argparse.Namespace, *, progress: TextIO | None = None) 
         for index in range(args.accounts):
             callback = partial(on_event, index)
             user = args.user_template.format(i=index)
+            extra = mix.register_changes(index, user) if mix is not None else {}
             params = RegisterParams(
                 ws_url=args.ws_url,
                 realm=args.realm,
@@ -121,9 +138,12 @@ async def run_soak(args: argparse.Namespace, *, progress: TextIO | None = None) 
                 on_connected=callback,
                 on_error=callback,
                 on_notified=callback,
+                **extra,
             )
             recorder.register_started(index)
             accounts.append(await engine.register(params))
+            if mix is not None:
+                mix.configure(index, accounts[-1])
 
         with trio.move_on_after(args.register_timeout):
             while not _settled(accounts, recorder):
@@ -131,9 +151,16 @@ async def run_soak(args: argparse.Namespace, *, progress: TextIO | None = None) 
                 await trio.sleep(PROGRESS_EVERY)
         ever = [recorder.first_registered[i] for i in range(args.accounts)]
 
-        with trio.move_on_after(args.duration):
-            while True:
-                _show(progress, live, recorder, "holding")
+        calls = mix.tally if mix is not None else None
+        async with trio.open_nursery() as holding:
+            if mix is not None:
+                holding.start_soon(mix.run, accounts, args.duration)
+            with trio.move_on_after(args.duration):
+                while True:
+                    _show(progress, live, recorder, "holding", calls)
+                    await trio.sleep(PROGRESS_EVERY)
+            while mix is not None and mix.running:
+                _show(progress, live, recorder, "ending calls", calls)
                 await trio.sleep(PROGRESS_EVERY)
         lost = sum(
             1
@@ -144,7 +171,10 @@ async def run_soak(args: argparse.Namespace, *, progress: TextIO | None = None) 
         await _logout_all(accounts, args.concurrency)
         if live and progress is not None:
             progress.write("\n")
-    return recorder.report(lost_registrations=lost)
+    report = recorder.report(lost_registrations=lost)
+    if mix is not None:
+        report["calls"] = mix.tally.report()
+    return report
 
 
 def _settled(accounts: list[Account], recorder: SoakRecorder) -> bool:
@@ -168,13 +198,20 @@ async def _logout_all(accounts: list[Account], concurrency: int) -> None:
             nursery.start_soon(worker)
 
 
-def _show(progress: TextIO | None, live: bool, recorder: SoakRecorder, phase: str) -> None:
+def _show(
+    progress: TextIO | None,
+    live: bool,
+    recorder: SoakRecorder,
+    phase: str,
+    calls: CallTally | None = None,
+) -> None:
     rss = recorder.sample()
     if not live or progress is None:
         return
     errors = sum(recorder.errors.values())
     progress.write(
         f"\r{phase:<12} registered {recorder.registered}/{recorder.accounts}  "
-        f"errors {errors}  reconnects {recorder.reconnects}  rss {rss / 1e6:.0f} MB   "
+        f"errors {errors}  reconnects {recorder.reconnects}  rss {rss / 1e6:.0f} MB  "
+        f"{calls.progress() if calls is not None else ''}   "
     )
     progress.flush()
