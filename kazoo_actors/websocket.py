@@ -289,7 +289,11 @@ async def open_websocket(
     except BaseException as exc:
         await trio.aclose_forcefully(stream)
         if isinstance(exc, trio.BrokenResourceError | ssl.SSLError | OSError):
-            raise WebSocketError(f"WebSocket handshake with {target.host} failed: {exc}") from exc
+            # trio wraps TLS failures (a refused certificate) as BrokenResourceError.
+            detail = exc.__cause__ if exc.__cause__ is not None else exc
+            raise WebSocketError(
+                f"WebSocket handshake with {target.host} failed: {detail}"
+            ) from exc
         raise
     return WebSocketConnection(
         stream,
