@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,38 @@ def test_tone_calls_hear_each_other_and_get_the_digits(
     assert calls["media_ok"] == calls["answered"]
     assert calls["dtmf_ok"] == calls["answered"]
     assert calls["failed"] == 0
+
+
+def _write_tone_wav(path: Path, frequency: float, seconds: float) -> None:
+    rate = 16_000
+    samples = (
+        round(12_000 * math.sin(2 * math.pi * frequency * i / rate))
+        for i in range(int(rate * seconds))
+    )
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(s.to_bytes(2, "little", signed=True) for s in samples))
+
+
+def test_file_calls_are_heard(kamailio: KamailioServer, tmp_path: Path) -> None:
+    sound = tmp_path / "sound.wav"
+    _write_tone_wav(sound, 700.0, 0.4)  # shorter than a call: it loops
+    code, report = _soak(
+        kamailio,
+        tmp_path / "file.json",
+        "--accounts", "2",
+        "--duration", "1",
+        "--calls-per-second", "2",
+        "--call-seconds", "1.2",
+        "--media", "file",
+        "--media-file", str(sound),
+    )  # fmt: skip
+    calls = _calls(report)
+    assert code == 0
+    assert calls["answered"] == calls["attempted"] >= 2
+    assert calls["media_ok"] == calls["answered"] and calls["dtmf_ok"] is None
 
 
 def test_rejected_calls_are_failures_by_reason_and_exit_one(
