@@ -167,7 +167,7 @@ async def run_soak(args: argparse.Namespace, *, progress: TextIO | None = None) 
             for index, account in enumerate(accounts)
             if ever[index] and account.state is not AccountState.REGISTERED
         )
-        _show(progress, live, recorder, "logging out")
+        _show(progress, live, recorder, "logging out", calls)
         await _logout_all(accounts, args.concurrency)
         if live and progress is not None:
             progress.write("\n")
