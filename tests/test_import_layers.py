@@ -75,3 +75,16 @@ def test_nothing_imports_the_engine_from_below() -> None:
     for package in ("protocols", "media"):
         for path in python_files(package):
             assert not any(matches(m, "kazoo_actors") for m in imported_modules(path)), path
+
+
+def test_the_public_api_is_exported_and_lazy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kazoo_actors as k\n"
+        "assert 'trio' not in sys.modules, 'import kazoo_actors must stay light'\n"
+        "assert set(k.__all__) - {'__version__'} == set(k._EXPORTS)\n"
+        "for name in k._EXPORTS: getattr(k, name)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
