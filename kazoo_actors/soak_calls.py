@@ -5,7 +5,8 @@ odd last account only registers), so every call has a live account that answers
 it: callees answer at once (or reject with ``answer_code``). A generator starts
 ``calls_per_second`` calls, each from the next pair (round robin) whose two
 accounts are registered and below ``PAIR_CALL_LIMIT`` calls; a slot with no such
-pair is counted as skipped. Each call is answered, sends ``dtmf`` (SIP INFO), lasts
+pair is counted as skipped. Each call is answered, sends ``dtmf`` (SIP INFO, or
+RFC 4733 in the media when ``dtmf_method`` says so and the call has media), lasts
 ``call_seconds`` and is hung up by the caller.
 
 Checks, so the numbers mean something: every account sends a tone of its own
@@ -43,6 +44,7 @@ from media.sources import AudioSource, FileSource, Tone
 from protocols.sip.dtmf_relay import check_digit
 
 MediaKind = Literal["tone", "file", "none"]
+DtmfMethod = Literal["info", "rfc4733"]
 
 PAIR_CALL_LIMIT = 32
 """Calls in flight per pair; the engine refuses (486) beyond 64 per account."""
@@ -73,6 +75,9 @@ class CallMixSettings:
     )
     media_file: str | None = None
     dtmf: str = attrs.field(default="", validator=_digits)
+    dtmf_method: DtmfMethod = attrs.field(
+        default="info", validator=attrs.validators.in_(("info", "rfc4733"))
+    )
     answer_code: int = attrs.field(default=200)
     media_hosts: tuple[str, ...] | None = None
     answer_timeout: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
@@ -132,6 +137,7 @@ class CallMix:
     def configure(self, index: int, account: Account) -> None:
         defaults = account.call_defaults
         settings = self.settings
+        defaults.dtmf_method = settings.dtmf_method
         if settings.media == "none":
             defaults.media = "none"
             return

@@ -11,7 +11,7 @@ import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
-from kazoo_actors.soak_calls import CallMixSettings, MediaKind
+from kazoo_actors.soak_calls import CallMixSettings, DtmfMethod, MediaKind
 from media.sources import FileSource
 
 LOOPBACK = ("127.0.0.1",)
@@ -38,7 +38,13 @@ def add_call_arguments(parser: argparse.ArgumentParser) -> None:
     )
     calls.add_argument("--media-file", metavar="PATH", help="the audio file for --media file")
     calls.add_argument(
-        "--dtmf", default="", metavar="DIGITS", help="the caller sends these (SIP INFO) once up"
+        "--dtmf", default="", metavar="DIGITS", help="the caller sends these once the call is up"
+    )
+    calls.add_argument(
+        "--dtmf-method",
+        choices=("info", "rfc4733"),
+        default="info",
+        help="SIP INFO, or RFC 4733 events in the media (INFO for --media none)",
     )
     calls.add_argument(
         "--answer-code",
@@ -70,12 +76,14 @@ def call_mix_settings(args: argparse.Namespace) -> CallMixSettings | None:
         return None
     media: MediaKind = getattr(args, "media", "tone")
     media_file = getattr(args, "media_file", None)
+    dtmf_method: DtmfMethod = getattr(args, "dtmf_method", "info")
     settings = CallMixSettings(
         calls_per_second=rate,
         call_seconds=getattr(args, "call_seconds", 3.0),
         media=media,
         media_file=media_file,
         dtmf=getattr(args, "dtmf", ""),
+        dtmf_method=dtmf_method,
         answer_code=getattr(args, "answer_code", 200),
         answer_timeout=getattr(args, "answer_timeout", 10.0),
         media_hosts=_media_hosts(args),

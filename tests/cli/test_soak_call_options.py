@@ -25,6 +25,7 @@ def test_both_soak_commands_take_the_call_options(command: list[str]) -> None:
         "--call-seconds", "2",
         "--media", "none",
         "--dtmf", "12#",
+        "--dtmf-method", "rfc4733",
         "--answer-code", "486",
     )  # fmt: skip
     args.ws_url = "ws://127.0.0.1:5066"  # lab-soak sets it once its Kamailio is up
@@ -34,6 +35,7 @@ def test_both_soak_commands_take_the_call_options(command: list[str]) -> None:
         call_seconds=2.0,
         media="none",
         dtmf="12#",
+        dtmf_method="rfc4733",
         answer_code=486,
         media_hosts=("127.0.0.1",),
     )

@@ -82,6 +82,24 @@ def test_tone_calls_hear_each_other_and_get_the_digits(
     assert calls["failed"] == 0
 
 
+def test_rfc4733_digits_arrive_in_the_media(kamailio: KamailioServer, tmp_path: Path) -> None:
+    code, report = _soak(
+        kamailio,
+        tmp_path / "rfc4733.json",
+        "--accounts", "2",
+        "--duration", "1",
+        "--calls-per-second", "2",
+        "--call-seconds", "1.5",
+        "--media", "tone",
+        "--dtmf", "4*",
+        "--dtmf-method", "rfc4733",
+    )  # fmt: skip
+    calls = _calls(report)
+    assert code == 0
+    assert calls["answered"] == calls["attempted"] >= 2
+    assert calls["dtmf_ok"] == calls["media_ok"] == calls["answered"]
+
+
 def _write_tone_wav(path: Path, frequency: float, seconds: float) -> None:
     rate = 16_000
     samples = (
