@@ -13,12 +13,15 @@ from __future__ import annotations
 import functools
 import random
 import uuid
+from typing import cast
 
-from sipmessage import URI, Request, Response
+from sipmessage import URI, CSeq, Parameters, Request, Response, Via
 
 from .actions import CancelTimer, Send, StartTimer
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .identifiers import new_branch, new_call_id, new_tag, random_token
+from .message import SipRequest
+from .parsed_headers import ParsedHeaders
 from .registration_events import (
     Registered,
     RegistrationEvent,
@@ -252,27 +255,41 @@ class Registration:
 
     def _send(self, expires: int, now: float) -> Send:
         self._cseq += 1
-        request = Request("REGISTER", _registrar_uri(self._registrar))
-        headers = request.headers
-        headers.add(
+        request = SipRequest("REGISTER", _registrar_uri(self._registrar))
+        headers = cast(ParsedHeaders, request.headers)
+        # The typed Via and CSeq go in with their text, so the transaction's
+        # key comes from the branch drawn here instead of parsing our own Via.
+        branch = new_branch(self._rng)
+        headers.load(
             "Via",
-            f"SIP/2.0/{self._via_transport} {self._contact_host};branch={new_branch(self._rng)}",
+            [f"SIP/2.0/{self._via_transport} {self._contact_host};branch={branch}"],
+            [
+                Via(
+                    transport=self._via_transport,
+                    host=self._contact_host,
+                    parameters=Parameters(branch=branch),
+                )
+            ],
         )
-        headers.add("Max-Forwards", "70")
-        headers.add("To", f"<{self._aor}>")
-        headers.add("From", f"<{self._aor}>;tag={self._from_tag}")
-        headers.add("Call-ID", self._call_id)
-        headers.add("CSeq", f"{self._cseq} REGISTER")
-        headers.add(
+        headers.load("Max-Forwards", ["70"])
+        headers.load("To", [f"<{self._aor}>"])
+        headers.load("From", [f"<{self._aor}>;tag={self._from_tag}"])
+        headers.load("Call-ID", [self._call_id])
+        headers.load(
+            "CSeq", [f"{self._cseq} REGISTER"], CSeq(sequence=self._cseq, method="REGISTER")
+        )
+        headers.load(
             "Contact",
-            f'<{self.contact}>;+sip.instance="<{self._instance}>";'
-            f"reg-id={self._reg_id};expires={expires}",
+            [
+                f'<{self.contact}>;+sip.instance="<{self._instance}>";'
+                f"reg-id={self._reg_id};expires={expires}"
+            ],
         )
-        headers.add("Expires", str(expires))
-        headers.add("Supported", "path, outbound")
-        headers.add("User-Agent", self._user_agent)
+        headers.load("Expires", [str(expires)])
+        headers.load("Supported", ["path, outbound"])
+        headers.load("User-Agent", [self._user_agent])
         self._digest.authorize(request)
-        headers.add("Content-Length", "0")
+        headers.load("Content-Length", ["0"])
         self._in_flight = request
         self._in_flight_expires = expires
         self._sent_at = now

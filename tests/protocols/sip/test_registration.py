@@ -339,3 +339,21 @@ def test_bad_configuration_is_refused_early() -> None:
         Registration(aor="sip:example.com", credentials=DigestCredentials("a", "b"))
     with pytest.raises(ValueError):
         Registration(aor=AOR, credentials=DigestCredentials("a", "b"), expires=0)
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_typed_values_built_with_the_register_equal_its_text_parsed(secure: bool) -> None:
+    """The REGISTER carries its Via and CSeq already typed (the transaction key
+    reads them); they must be exactly what parsing its own bytes gives."""
+    registration = new_registration(secure=secure)
+    first = sent(registration.register(0.0))
+    challenged = registration.receive_response(
+        failure(first, 401, WWW_Authenticate='Digest realm="example.com", nonce="n1", qop="auth"'),
+        0.1,
+    )
+    for request in (first, sent(challenged)):
+        reparsed = parse_message(bytes(request))
+        assert request.via == reparsed.via
+        assert request.cseq == reparsed.cseq
+        assert request.from_address == reparsed.from_address
+        assert request.contact == reparsed.contact
