@@ -2,8 +2,8 @@
 
 The account actor stays the only task that touches its socket and its
 transaction layer (``SipEndpoint``). Calls run as tasks of their own (one per
-call, in the nursery this router opens inside the account actor's task) and
-talk to the account through this router:
+call, owned by the account's ``CallHost``, made at its first call and ended
+with the account's task) and talk to the account through this router:
 
 - out: a call task ``post``s requests and responses here and wakes the
   account's mailbox; the account drains them with ``outbound(endpoint)``,
@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 import attrs
@@ -30,6 +30,7 @@ import trio
 from sipmessage import URI, Request, Via
 
 from kazoo_actors.actors.call import CallActor
+from kazoo_actors.actors.call_host import CallHost
 from kazoo_actors.actors.call_inbox import CallSettings, ConnectionLost, SipFailed, SipIn
 from kazoo_actors.actors.sip_endpoint import (
     EndpointOutput,
@@ -78,6 +79,29 @@ class CallDefaults:
 
 
 class CallRouter:
+    """Built with every account, but holds nothing for calls until the first one.
+
+    The call table, the outbox, the proxy-auth state, the defaults and the
+    task that owns the calls (``CallHost``) are all made on first use: most
+    registered accounts never call.
+    """
+
+    __slots__ = (
+        "_calls",
+        "_contact",
+        "_defaults",
+        "_digest",
+        "_feed",
+        "_host",
+        "_outbox",
+        "_owner",
+        "_registered",
+        "_rng",
+        "_wake",
+        "account",
+        "params",
+    )
+
     def __init__(
         self,
         *,
@@ -91,35 +115,64 @@ class CallRouter:
     ) -> None:
         self.account = account
         self.params = params
-        self.defaults = CallDefaults()
         self._feed = feed
         self._wake = wake
         self._contact = contact
         self._registered = registered
-        self._rng = rng or random.Random()
+        self._rng = rng
         self._calls: dict[str, CallActor] = {}
-        self._outbox: deque[Send | Respond] = deque()
-        self._nursery: trio.Nursery | None = None
-        self.digest = DigestClient(
-            DigestCredentials.from_private_identity(
-                params.private_identity, params.password, params.realm
-            ),
-            self._rng,
-        )
+        self._outbox: deque[Send | Respond] | None = None
+        self._defaults: CallDefaults | None = None
+        self._digest: DigestClient | None = None
+        self._owner: trio.Nursery | None = None
+        self._host: CallHost | None = None
+
+    @property
+    def defaults(self) -> CallDefaults:
+        if self._defaults is None:
+            self._defaults = CallDefaults()
+        return self._defaults
+
+    @property
+    def digest(self) -> DigestClient:
         """One proxy-auth state for all of the account's calls: later INVITEs reuse the nonce."""
+        if self._digest is None:
+            params = self.params
+            self._digest = DigestClient(
+                DigestCredentials.from_private_identity(
+                    params.private_identity, params.password, params.realm
+                ),
+                self._random(),
+            )
+        return self._digest
+
+    def _random(self) -> random.Random:
+        if self._rng is None:
+            self._rng = random.Random()
+        return self._rng
 
     # -- lifetime (inside the account actor's task) ----------------------------------
 
-    @asynccontextmanager
-    async def open(self) -> AsyncIterator[None]:
-        """The nursery that owns this account's call tasks; leaving it ends every call."""
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            try:
-                yield
-            finally:
-                self._nursery = None
-                nursery.cancel_scope.cancel()
+    def open(self) -> CallRouter:
+        """``async with router.open():`` around the account's task; leaving it ends every call."""
+        return self
+
+    async def __aenter__(self) -> CallRouter:
+        # Call tasks are owned by the nursery that owns the account's task (in a
+        # CallHost made at the first call), and ended before the account's task ends.
+        self._owner = trio.lowlevel.current_task().parent_nursery
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._owner = None
+        host, self._host = self._host, None
+        if host is not None:
+            await host.aclose()
+
+    def _call_host(self) -> CallHost | None:
+        if self._host is None and self._owner is not None:
+            self._host = CallHost(self._owner, self.account)
+        return self._host
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -149,11 +202,13 @@ class CallRouter:
             contact=contact,
             local_via=Via("WSS" if secure else "WS", host),
             defaults=self.defaults,
-            rng=self._rng,
+            rng=self._random(),
         )
 
     def post(self, item: Send | Respond) -> None:
         # Every drain empties the queue, so one wake per empty -> non-empty is enough.
+        if self._outbox is None:
+            self._outbox = deque()
         wake = not self._outbox
         self._outbox.append(item)
         if wake:
@@ -183,7 +238,8 @@ class CallRouter:
         observer: Callable[[int, str], None] | None = None,
     ) -> Call:
         """Place a call; returns once the INVITE is on its way (CallError when we cannot)."""
-        if self._nursery is None or not self._registered():
+        host = self._call_host() if self._registered() else None
+        if host is None or not host.open:
             raise CallError(f"account {self.account} is not registered: cannot call {target}")
         if len(self._calls) >= MAX_CALLS:
             raise CallError(f"account {self.account} already has {MAX_CALLS} calls")
@@ -195,7 +251,9 @@ class CallRouter:
             sinks=sinks,
             observer=observer,
         )
-        call: Call = await self._nursery.start(actor.run)
+        call: Call | None = await host.start(actor.run)
+        if call is None:
+            raise CallError(f"account {self.account} is closing: cannot call {target}")
         return call
 
     # -- what the account actor calls -------------------------------------------------------
@@ -203,8 +261,9 @@ class CallRouter:
     def outbound(self, endpoint: SipEndpoint) -> list[EndpointOutput]:
         """Drain what call tasks queued: client transactions, server-transaction answers, ACKs."""
         out: list[EndpointOutput] = []
-        while self._outbox:
-            item = self._outbox.popleft()
+        outbox = self._outbox
+        while outbox:
+            item = outbox.popleft()
             try:
                 if isinstance(item, Respond):
                     out.extend(endpoint.respond(item.request, item.response))
@@ -244,7 +303,8 @@ class CallRouter:
             return endpoint.respond(request, response_to(request, 481))
         if request.method == "ACK":
             return []
-        if self._nursery is None or len(self._calls) >= MAX_CALLS:
+        host = self._call_host()
+        if host is None or not host.open or len(self._calls) >= MAX_CALLS:
             return endpoint.respond(request, response_to(request, 486, to_tag="busy"))
         try:
             actor = CallActor.incoming(self, request)
@@ -252,7 +312,7 @@ class CallRouter:
             log.warning("account %s: unusable INVITE answered 400: %s", self.account, exc)
             return endpoint.respond(request, response_to(request, 400, to_tag="bad"))
         self._calls[actor.call_id] = actor
-        self._nursery.start_soon(actor.run)
+        host.start_soon(actor.run)
         return []
 
     def hangup_all(self) -> None:
@@ -266,7 +326,7 @@ class CallRouter:
             actor.deliver(ConnectionLost())
 
     def statistics(self) -> dict[str, int]:
-        return {"calls": len(self._calls), "queued": len(self._outbox)}
+        return {"calls": len(self._calls), "queued": len(self._outbox or ())}
 
 
 def _has_to_tag(request: Request) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 from sipmessage import Request, Response, Via
 
 from kazoo_actors.actors.call_router import CallRouter
@@ -290,3 +291,25 @@ async def test_outgoing_call_plays_early_media_then_answers_and_is_cancelled_by_
         (cancelled,) = bob.callbacks
         assert isinstance(cancelled, CallCancel)
         assert (cancelled.code, cancelled.source, cancelled.outcome) == (487, "local", "cancelled")
+
+
+async def test_calls_task_exists_only_from_the_first_call_to_the_account_end() -> None:
+    """An account that never calls holds no task for calls; leaving the router ends its calls."""
+    owner = trio.lowlevel.current_task().parent_nursery
+    assert owner is not None
+    before = set(owner.child_tasks)
+    async with bob_router() as (router, endpoint, bob), MediaSession(LOOPBACK) as alice_media:
+        await trio.testing.wait_all_tasks_blocked()
+        assert set(owner.child_tasks) == before
+        alice = await alice_calls(alice_media)
+        alice.start()
+        to_bob(router, endpoint, alice.invite)
+        await from_bob(router, endpoint, code(180))
+        hosts = set(owner.child_tasks) - before
+        assert [t.name for t in hosts] == ["calls of bob@example.com#1"]
+        call = bob.incoming[0]
+    # The router's exit cancelled the ringing call and waited for its task.
+    assert call.ended
+    assert set(owner.child_tasks) == before
+    keys = [event.key async for event in call.events()]
+    assert keys[0] == "incoming_call"
