@@ -1,33 +1,56 @@
-"""A lean WebSocket client connection: our own upgrade handshake, wsproto's frames.
+"""A lean WebSocket client connection: our own upgrade handshake and frames.
 
 Why not trio-websocket: it starts a reader task, a nursery and several buffers
 for every connection, and a bare prototype on it held each registered account
-for about 26 KB RSS, over the 20 KB budget. Here a connection is one stream and
-one ``wsproto.connection.Connection`` (the frame layer only, no h11 after the
-handshake); the owner's single task calls ``receive`` and ``send_*``. Sending
-and receiving may happen in different tasks at the same time (Trio streams
-allow one of each), but never two senders: the owner serialises sends.
+for about 26 KB RSS, over the 20 KB budget. Here a plain ``ws://`` connection
+to an IP address is one non-blocking socket, waited on with
+``trio.lowlevel.wait_readable`` / ``wait_writable`` (no trio socket wrapper or
+``SocketStream`` per account: each was memory and a few checkpoints per
+message), plus a ``FrameDecoder``. ``wss://`` and host names go through a trio
+stream. The owner's single task calls ``receive`` and ``send_*``. Sending and
+receiving may happen in different tasks at the same time, but never two
+senders: the owner serialises sends.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
+import functools
 import hashlib
 import ipaddress
 import os
 import socket
 import ssl
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 import attrs
 import trio
-from wsproto.connection import Connection, ConnectionState, ConnectionType
-from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+
+from kazoo_actors.websocket_frames import (
+    KEEPALIVE_PAYLOAD,
+    KEEPALIVE_PING,
+    KEEPALIVE_PONG,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameDecoder,
+    FramingError,
+    client_frame,
+    close_frame,
+    random_bytes,
+)
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _MAX_HANDSHAKE_BYTES = 16384
-_MAX_MESSAGE_BYTES = 1 << 20
 _RECEIVE_BYTES = 65536
+_BROKEN = (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError)
+
+_OPEN = 0
+_CLOSED = 1
 
 
 class WebSocketError(Exception):
@@ -65,29 +88,67 @@ class WebSocketUrl:
         default = 443 if self.secure else 80
         return host if self.port == default else f"{host}:{self.port}"
 
+    @functools.cached_property
+    def literal_family(self) -> int | None:
+        """The address family when ``host`` is an IP literal (no name lookup needed)."""
+        try:
+            version = ipaddress.ip_address(self.host).version
+        except ValueError:
+            return None
+        return socket.AF_INET6 if version == 6 else socket.AF_INET
 
-@attrs.frozen(kw_only=True)
+
+@functools.lru_cache(maxsize=64)
+def _parse_url(url: str) -> WebSocketUrl:
+    # Every reconnect of every account parses the same few URLs.
+    return WebSocketUrl.parse(url)
+
+
 class Received:
-    """What one ``receive`` call brought: whole messages, pongs, and whether the peer closed."""
+    """What one ``receive`` brought: whole messages, pongs, and whether the connection ended."""
 
-    messages: list[str | bytes]
-    pongs: int = 0
-    pings: int = 0
-    """Pings from the server (answered already): they prove it alive too."""
-    closed: bool = False
+    __slots__ = ("closed", "error", "messages", "pings", "pongs")
+
+    def __init__(
+        self,
+        messages: Sequence[bytes] = (),
+        *,
+        pongs: int = 0,
+        pings: int = 0,
+        closed: bool = False,
+        error: str | None = None,
+    ) -> None:
+        self.messages = messages
+        """Payloads of text and binary messages (SIP parses bytes; text is not re-decoded)."""
+        self.pongs = pongs
+        self.pings = pings
+        """Pings from the server (answered already): they prove it alive too."""
+        self.closed = closed
+        self.error = error
+        """Why we failed the connection (the server broke the framing), if we did."""
+
+
+_ONE_PONG = Received(pongs=1)
+_ENDED = Received(closed=True)
 
 
 def upgrade_request(url: WebSocketUrl, key: bytes, subprotocol: str) -> bytes:
-    return (
+    head, tail = _upgrade_parts(url, subprotocol)
+    return head + key + tail
+
+
+@functools.lru_cache(maxsize=64)
+def _upgrade_parts(url: WebSocketUrl, subprotocol: str) -> tuple[bytes, bytes]:
+    """The upgrade request around its key, built once per server."""
+    head = (
         f"GET {url.resource} HTTP/1.1\r\n"
         f"Host: {url.host_header}\r\n"
         "Upgrade: websocket\r\n"
         "Connection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key.decode('ascii')}\r\n"
-        "Sec-WebSocket-Version: 13\r\n"
-        f"Sec-WebSocket-Protocol: {subprotocol}\r\n"
-        "\r\n"
-    ).encode("ascii")
+        "Sec-WebSocket-Key: "
+    )
+    tail = f"\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {subprotocol}\r\n\r\n"
+    return head.encode("ascii"), tail.encode("ascii")
 
 
 def check_upgrade_response(head: bytes, key: bytes, subprotocol: str) -> None:
@@ -126,138 +187,223 @@ class WebSocketConnection:
 
     __slots__ = (
         "_backlog",
-        "_conn",
-        "_fragments",
+        "_decoder",
         "_raw",
         "_sending",
+        "_state",
         "_stream",
         "bytes_received",
         "bytes_sent",
     )
 
     def __init__(
-        self, stream: trio.abc.Stream, conn: Connection, raw: socket.socket | None = None
+        self,
+        *,
+        raw: socket.socket | None = None,
+        stream: trio.abc.Stream | None = None,
+        trailing_data: bytes = b"",
     ) -> None:
-        self._stream = stream
-        self._conn = conn
-        # The plain TCP socket under ``stream`` (None for TLS): lets ``ping_nowait``
-        # send a ping without a task switch when no send is in progress.
+        if (raw is None) == (stream is None):
+            raise ValueError("give exactly one of raw (a plain socket) and stream")
+        # Exactly one of: the plain non-blocking socket, or a trio stream (TLS, names).
         self._raw = raw
+        self._stream = stream
+        self._state = _OPEN
         self._sending = False
         self._backlog = b""
-        self._fragments: list[str | bytes] | None = None
+        self._decoder = FrameDecoder(trailing_data)
         self.bytes_sent = 0
         self.bytes_received = 0
 
     @property
     def open(self) -> bool:
-        return self._conn.state is ConnectionState.OPEN
+        return self._state == _OPEN
 
-    async def send_text(self, text: str) -> None:
-        await self._send(self._frame(TextMessage(data=text)))
+    async def send_text(self, text: str | bytes) -> None:
+        """Send one text message; bytes are taken as its UTF-8 encoding."""
+        payload = text if isinstance(text, bytes) else text.encode("utf-8")
+        await self._send(self._frame(OP_TEXT, payload))
 
-    async def ping(self, payload: bytes = b"") -> None:
-        await self._send(self._frame(Ping(payload=payload)))
+    async def ping(self, payload: bytes = KEEPALIVE_PAYLOAD) -> None:
+        frame = KEEPALIVE_PING if payload == KEEPALIVE_PAYLOAD else None
+        await self._send(frame or self._frame(OP_PING, payload))
 
-    def _frame(self, event: TextMessage | Ping) -> bytes:
-        if self._conn.state is not ConnectionState.OPEN:
-            raise WebSocketError(f"WebSocket is {self._conn.state.name.lower()}, cannot send")
-        return self._conn.send(event)
+    def _frame(self, opcode: int, payload: bytes) -> bytes:
+        if self._state != _OPEN:
+            raise WebSocketError("WebSocket is closed, cannot send")
+        return client_frame(opcode, payload)
 
     async def receive(self) -> Received:
         """Wait for bytes from the server; returns once something arrived.
 
         Cancel-safe: a cancelled receive loses no data. A closed or broken
-        stream gives ``Received(closed=True)``; it never raises for what the
-        peer does.
+        connection gives ``Received(closed=True)``; it never raises for what
+        the peer does.
         """
-        try:
-            data = await self._stream.receive_some(_RECEIVE_BYTES)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError):
-            data = b""
+        if self._state != _OPEN:
+            return _ENDED
+        data = await self._read()
         self.bytes_received += len(data)
-        if self._conn.state is ConnectionState.CLOSED:
-            return Received(messages=[], closed=True)
-        self._conn.receive_data(bytes(data) if data else None)
-        messages: list[str | bytes] = []
-        pongs = 0
-        pings = 0
-        closed = False
-        for event in self._conn.events():
-            if isinstance(event, TextMessage | BytesMessage):
-                whole = self._assemble(event)
-                if whole is not None:
-                    messages.append(whole)
-            elif isinstance(event, Ping):
-                pings += 1
-                await self._send(self._conn.send(event.response()))
-            elif isinstance(event, Pong):
+        if not data:
+            self._state = _CLOSED
+            return _ENDED
+        if data == KEEPALIVE_PONG and not self._decoder.pending:
+            return _ONE_PONG  # the common idle case, without the frame decoder
+        try:
+            frames = self._decoder.feed(data)
+        except FramingError as exc:
+            await self._fail(exc.close_code)
+            return Received(closed=True, error=str(exc))
+        messages: list[bytes] = []
+        pongs = pings = 0
+        for opcode, payload in frames:
+            if opcode < OP_CLOSE:
+                messages.append(payload)
+            elif opcode == OP_PONG:
                 pongs += 1
-            elif isinstance(event, CloseConnection):
-                closed = True
-                if self._conn.state is ConnectionState.REMOTE_CLOSING:
-                    await self._send(self._conn.send(event.response()))
-        return Received(messages=messages, pongs=pongs, pings=pings, closed=closed)
+            elif opcode == OP_PING:
+                pings += 1
+                if not await self._try_send(client_frame(OP_PONG, payload)):
+                    return Received(messages, pongs=pongs, pings=pings, closed=True)
+            elif opcode == OP_CLOSE:
+                # Echo the status code (RFC 6455 s.5.5.1), then we are done.
+                await self._fail(int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1000)
+                return Received(messages, pongs=pongs, pings=pings, closed=True)
+        return Received(messages, pongs=pongs, pings=pings)
 
-    def ping_nowait(self, payload: bytes = b"") -> bool:
+    def ping_nowait(self, payload: bytes = KEEPALIVE_PAYLOAD) -> bool:
         """Send a ping now, without waiting; False when that is not possible at the moment.
 
-        Possible only over plain TCP and while no ``send`` is suspended mid-way
-        (two writers would interleave their bytes). A ping the kernel takes only
-        in part leaves its tail for the next send: order is all that matters.
+        Possible only over a plain socket and while no ``send`` is suspended
+        mid-way (two writers would interleave their bytes). A ping the kernel
+        takes only in part leaves its tail for the next send: order is all that
+        matters.
         """
-        if self._raw is None or self._sending or self._backlog or not self.open:
+        raw = self._raw
+        if raw is None or self._sending or self._backlog or self._state != _OPEN:
             return False
-        data = self._conn.send(Ping(payload=payload))
+        data = KEEPALIVE_PING if payload == KEEPALIVE_PAYLOAD else client_frame(OP_PING, payload)
         try:
-            sent = self._raw.send(data)
+            sent = raw.send(data)
         except BlockingIOError:
             sent = 0
         except OSError:
             return False
-        self._backlog = data[sent:]
+        if sent < len(data):
+            self._backlog = data[sent:]
         self.bytes_sent += sent
         return True
 
     async def aclose(self, code: int = 1000) -> None:
-        """Close politely when we still can; always releases the stream."""
+        """Close politely when we still can; always releases the socket."""
+        if self._state == _OPEN:
+            self._state = _CLOSED
+            frame = self._backlog + close_frame(code)
+            self._backlog = b""
+            if self._raw is not None:
+                # Best effort and without waiting: a close frame is a few bytes.
+                with contextlib.suppress(OSError):
+                    self._raw.send(frame)
+            else:
+                await self._stream_send_briefly(frame)
+        await self._release()
+
+    async def _fail(self, code: int) -> None:
+        """Send a close frame with ``code`` (best effort) and release the connection."""
+        if self._state == _OPEN:
+            self._state = _CLOSED
+            await self._try_send(close_frame(code))
+        await self._release()
+
+    async def _release(self) -> None:
+        self._state = _CLOSED
+        raw = self._raw
+        if raw is not None:
+            if raw.fileno() >= 0:
+                trio.lowlevel.notify_closing(raw)
+                raw.close()
+            return
+        assert self._stream is not None
         with trio.move_on_after(1) as scope:
             scope.shield = True
-            if self._conn.state is ConnectionState.OPEN:
-                await self._send(self._conn.send(CloseConnection(code=code)))
             await self._stream.aclose()
         if scope.cancelled_caught:
             await trio.aclose_forcefully(self._stream)
 
-    def _assemble(self, event: TextMessage | BytesMessage) -> str | bytes | None:
-        data = event.data if isinstance(event.data, str) else bytes(event.data)
-        if event.message_finished and self._fragments is None:
-            return data
-        parts = self._fragments if self._fragments is not None else []
-        parts.append(data)
-        if sum(len(p) for p in parts) > _MAX_MESSAGE_BYTES:
-            # A peer that never ends a message must not grow us without bound.
-            self._fragments = None
-            return None
-        if not event.message_finished:
-            self._fragments = parts
-            return None
-        self._fragments = None
-        if isinstance(event, TextMessage):
-            return "".join(p for p in parts if isinstance(p, str))
-        return b"".join(p for p in parts if isinstance(p, bytes))
+    async def _stream_send_briefly(self, frame: bytes) -> None:
+        assert self._stream is not None
+        with trio.move_on_after(1) as scope:
+            scope.shield = True
+            with contextlib.suppress(*_BROKEN):
+                await self._stream.send_all(frame)
+
+    async def _try_send(self, data: bytes) -> bool:
+        try:
+            await self._send(data)
+        except WebSocketError:
+            self._state = _CLOSED
+            return False
+        return True
+
+    async def _read(self) -> bytes:
+        raw = self._raw
+        if raw is None:
+            assert self._stream is not None
+            try:
+                return bytes(await self._stream.receive_some(_RECEIVE_BYTES))
+            except _BROKEN:
+                return b""
+        while True:
+            try:
+                await trio.lowlevel.wait_readable(raw)
+            except (trio.ClosedResourceError, OSError):
+                return b""
+            try:
+                return raw.recv(_RECEIVE_BYTES)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return b""
 
     async def _send(self, data: bytes) -> None:
         if self._backlog:
             data, self._backlog = self._backlog + data, b""
-        self._sending = True
-        try:
-            await self._stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError) as exc:
-            raise WebSocketError(f"WebSocket send failed: {exc!r}") from exc
-        finally:
-            self._sending = False
-        self.bytes_sent += len(data)
+        raw = self._raw
+        if raw is None:
+            assert self._stream is not None
+            self._sending = True
+            try:
+                await self._stream.send_all(data)
+            except _BROKEN as exc:
+                raise WebSocketError(f"WebSocket send failed: {exc!r}") from exc
+            finally:
+                self._sending = False
+            self.bytes_sent += len(data)
+            return
+        # Plain socket: the kernel nearly always takes a SIP message whole at
+        # once, so try first and wait (and checkpoint) only when it is full.
+        while data:
+            try:
+                sent = raw.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                raise WebSocketError(f"WebSocket send failed: {exc!r}") from exc
+            self.bytes_sent += sent
+            data = data[sent:]
+            if data:
+                self._sending = True
+                try:
+                    await trio.lowlevel.wait_writable(raw)
+                except (trio.ClosedResourceError, OSError) as exc:
+                    raise WebSocketError(f"WebSocket send failed: {exc!r}") from exc
+                finally:
+                    self._sending = False
+
+
+def handshake_key() -> bytes:
+    """A Sec-WebSocket-Key: 16 random bytes, base64 (a nonce, not a secret; RFC 6455 s.4.1)."""
+    return base64.b64encode(random_bytes(16))
 
 
 async def open_websocket(
@@ -271,10 +417,13 @@ async def open_websocket(
     The caller bounds the time with a cancel scope. For ``wss://`` without an
     explicit context, certificates are verified with the system's trust store.
     """
-    target = url if isinstance(url, WebSocketUrl) else WebSocketUrl.parse(url)
+    target = url if isinstance(url, WebSocketUrl) else _parse_url(url)
+    family = target.literal_family
+    if family is not None and not target.secure:
+        return await _open_plain(target, family, subprotocol)
     stream: trio.abc.Stream
     try:
-        stream, raw = await _open_tcp(target.host, target.port)
+        stream = await trio.open_tcp_stream(target.host, target.port)
     except OSError as exc:
         raise WebSocketError(f"cannot connect to {target.host}:{target.port}: {exc}") from exc
     try:
@@ -282,9 +431,9 @@ async def open_websocket(
             context = ssl_context or default_ssl_context()
             stream = trio.SSLStream(stream, context, server_hostname=target.host)
             await stream.do_handshake()
-        key = base64.b64encode(os.urandom(16))
+        key = handshake_key()
         await stream.send_all(upgrade_request(target, key, subprotocol))
-        head, rest = await _read_head(stream)
+        head, rest = await _read_head(stream.receive_some)
         check_upgrade_response(head, key, subprotocol)
     except BaseException as exc:
         await trio.aclose_forcefully(stream)
@@ -295,41 +444,58 @@ async def open_websocket(
                 f"WebSocket handshake with {target.host} failed: {detail}"
             ) from exc
         raise
-    return WebSocketConnection(
-        stream,
-        Connection(ConnectionType.CLIENT, trailing_data=rest),
-        raw=None if target.secure else raw,
-    )
+    return WebSocketConnection(stream=stream, trailing_data=rest)
 
 
-async def _open_tcp(host: str, port: int) -> tuple[trio.abc.Stream, socket.socket | None]:
-    """A connected stream, and for an IP literal its plain socket.
-
-    ``trio.open_tcp_stream`` runs happy-eyeballs in a nursery even for a literal
-    address; at thousands of connects per second that nursery is measurable. For
-    a literal we connect a socket of our own and keep it for ``ping_nowait``.
-    """
-    try:
-        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-    except ValueError:
-        return await trio.open_tcp_stream(host, port), None
+async def _open_plain(target: WebSocketUrl, family: int, subprotocol: str) -> WebSocketConnection:
+    """ws:// to an IP literal: one socket of our own, no happy-eyeballs nursery, no wrappers."""
     raw = socket.socket(family, socket.SOCK_STREAM)
     raw.setblocking(False)
-    sock = trio.socket.from_stdlib_socket(raw)
     try:
-        await sock.connect((host, port))
+        try:
+            error = raw.connect_ex((target.host, target.port))
+            if error == errno.EINPROGRESS:
+                await trio.lowlevel.wait_writable(raw)
+                error = raw.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error:
+                raise OSError(error, os.strerror(error))
+        except OSError as exc:
+            raise WebSocketError(f"cannot connect to {target.host}:{target.port}: {exc}") from exc
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        key = handshake_key()
+        request = upgrade_request(target, key, subprotocol)
+        try:
+            # A few hundred bytes into an empty socket buffer: taken whole.
+            if raw.send(request) != len(request):
+                raise HandshakeRefused("could not send the upgrade request at once")
+
+            async def receive_some(size: int) -> bytes:
+                while True:
+                    await trio.lowlevel.wait_readable(raw)
+                    try:
+                        return raw.recv(size)
+                    except BlockingIOError:
+                        continue
+
+            head, rest = await _read_head(receive_some)
+        except OSError as exc:
+            raise WebSocketError(f"WebSocket handshake with {target.host} failed: {exc}") from exc
+        check_upgrade_response(head, key, subprotocol)
     except BaseException:
-        sock.close()
+        trio.lowlevel.notify_closing(raw)
+        raw.close()
         raise
-    return trio.SocketStream(sock), raw
+    return WebSocketConnection(raw=raw, trailing_data=rest)
 
 
-async def _read_head(stream: trio.abc.Stream) -> tuple[bytes, bytes]:
+async def _read_head(
+    receive_some: Callable[[int], Awaitable[bytes | bytearray]],
+) -> tuple[bytes, bytes]:
     buffer = b""
     while b"\r\n\r\n" not in buffer:
         if len(buffer) > _MAX_HANDSHAKE_BYTES:
             raise HandshakeRefused("upgrade response headers too long")
-        chunk = await stream.receive_some(4096)
+        chunk = await receive_some(4096)
         if not chunk:
             raise HandshakeRefused("server closed the connection during the upgrade")
         buffer += chunk

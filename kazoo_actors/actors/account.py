@@ -380,6 +380,10 @@ class AccountActor:
         if not self._keepalive_news:
             with self.mailbox.interruptible(deadline):
                 inbound = await transport.receive()
+                while not inbound.messages and not inbound.closed:
+                    # A pong (the transport noted it): keep waiting in the same scope
+                    # rather than going round the whole loop for every keep-alive.
+                    inbound = await transport.receive()
         if inbound is not None:
             for message in inbound.messages:
                 await self._receive(message)

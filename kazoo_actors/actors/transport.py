@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -57,8 +57,12 @@ class KeepaliveStep(enum.Enum):
 class Inbound:
     """What one receive brought: parsed messages and whether the connection ended."""
 
-    messages: list[SipMessage]
+    messages: Sequence[SipMessage]
     closed: bool = False
+
+
+_QUIET = Inbound(messages=())
+_ENDED = Inbound(messages=(), closed=True)
 
 
 @attrs.define(kw_only=True)
@@ -129,7 +133,7 @@ class SipTransport:
             return KeepaliveStep.WAITING
         if now < self.last_traffic + self.keepalive_interval:
             return KeepaliveStep.WAITING
-        if not self._ws.ping_nowait(b"ka"):
+        if not self._ws.ping_nowait():
             return KeepaliveStep.OWNER_MUST_PING
         self.stats.pings_sent += 1
         self.ping_sent_at = now
@@ -140,7 +144,7 @@ class SipTransport:
         if self.ping_sent_at is not None:
             return
         try:
-            await self._ws.ping(b"ka")
+            await self._ws.ping()
         except WebSocketError as exc:
             raise TransportError(str(exc)) from exc
         self.stats.pings_sent += 1
@@ -148,7 +152,8 @@ class SipTransport:
 
     async def send(self, message: SipMessage) -> None:
         try:
-            await self._ws.send_text(bytes(message).decode("utf-8", "replace"))
+            # Our own messages are UTF-8 already: no decode and re-encode per send.
+            await self._ws.send_text(bytes(message))
         except WebSocketError as exc:
             raise TransportError(str(exc)) from exc
         self.stats.messages_sent += 1
@@ -162,9 +167,14 @@ class SipTransport:
             self.ping_sent_at = None
             self.last_traffic = now
         self.stats.pongs_received += received.pongs
+        if received.error is not None:
+            log.warning(
+                "account %s: the server broke WebSocket framing: %s", self._account, received.error
+            )
+        if not received.messages:
+            return _ENDED if received.closed else _QUIET
         messages: list[SipMessage] = []
-        for frame in received.messages:
-            data = frame.encode("utf-8") if isinstance(frame, str) else frame
+        for data in received.messages:
             if not data.strip(b"\r\n"):
                 continue  # an RFC 5626 CRLF keep-alive or its pong
             try:

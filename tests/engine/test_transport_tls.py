@@ -103,6 +103,6 @@ async def test_wss_verifies_certificates_by_default(tmp_path: Path) -> None:
             received = await ws.receive()
             while not received.messages:
                 received = await ws.receive()
-        assert received.messages == ["OPTIONS sip:x SIP/2.0\r\n\r\n"]
+        assert list(received.messages) == [b"OPTIONS sip:x SIP/2.0\r\n\r\n"]
         await ws.aclose()
         nursery.cancel_scope.cancel()

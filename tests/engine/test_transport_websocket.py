@@ -48,7 +48,7 @@ async def test_text_message_round_trip() -> None:
         with trio.fail_after(5):
             while not got:
                 got.extend((await conn.receive()).messages)
-        assert got == ["OPTIONS sip:x SIP/2.0\r\n\r\n"]
+        assert got == [b"OPTIONS sip:x SIP/2.0\r\n\r\n"]
         await conn.aclose()
         assert not conn.open
 
