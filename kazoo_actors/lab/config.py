@@ -18,6 +18,8 @@ _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 _PASSWORD = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 _REALM = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,250}[A-Za-z0-9])?")
 _WANTED_OPEN_FILES = 32768
+# The notifier is reached over UDP on loopback-style addresses: a host and a port, no URI.
+_MWI_SERVER = re.compile(r"[A-Za-z0-9.-]{1,253}:([0-9]{1,5})")
 
 
 def _check_password(_instance: object, _attribute: object, value: str) -> None:
@@ -28,6 +30,14 @@ def _check_password(_instance: object, _attribute: object, value: str) -> None:
 def _check_realm(_instance: object, _attribute: object, value: str) -> None:
     if not _REALM.fullmatch(value):
         raise ValueError(f"realm must be a host name, got {value!r}")
+
+
+def _check_mwi_server(_instance: object, _attribute: object, value: str | None) -> None:
+    if value is None:
+        return
+    match = _MWI_SERVER.fullmatch(value)
+    if match is None or not 0 < int(match.group(1)) < 65536:
+        raise ValueError(f"mwi_server must be host:port, got {value!r}")
 
 
 @attrs.frozen
@@ -48,6 +58,9 @@ class KamailioSettings:
     ws_keepalive_mechanism: int = attrs.field(default=1, validator=attrs.validators.in_((0, 1, 2)))
     ws_keepalive_timeout: int = attrs.field(default=180, validator=attrs.validators.ge(1))
     log_level: int = attrs.field(default=2, validator=attrs.validators.in_(range(-5, 4)))
+    # host:port of a message-summary notifier (kazoo_actors.lab.mwi_notifier): local users'
+    # initial SUBSCRIBEs for message-summary are relayed there over UDP instead of looked up.
+    mwi_server: str | None = attrs.field(default=None, validator=_check_mwi_server)
 
     def __attrs_post_init__(self) -> None:
         if self.min_expires > self.max_expires:
@@ -62,6 +75,13 @@ def open_files_limit() -> int:
     if hard == resource.RLIM_INFINITY:
         return _WANTED_OPEN_FILES
     return max(soft, min(hard, _WANTED_OPEN_FILES))
+
+
+def _mwi_defines(mwi_server: str | None) -> str:
+    """Preprocessor lines that switch the template's message-summary relay on, or a comment."""
+    if mwi_server is None:
+        return "# no message-summary notifier: SUBSCRIBEs go to registered users"
+    return f'#!define WITH_MWI\n#!define MWI_DESTINATION "sip:{mwi_server};transport=udp"'
 
 
 def render_config(
@@ -90,6 +110,7 @@ def render_config(
         "MAX_EXPIRES": str(settings.max_expires),
         "WS_KEEPALIVE_MECHANISM": str(settings.ws_keepalive_mechanism),
         "WS_KEEPALIVE_TIMEOUT": str(settings.ws_keepalive_timeout),
+        "MWI_DEFINES": _mwi_defines(settings.mwi_server),
     }
     template = resources.files("kazoo_actors.lab").joinpath(TEMPLATE_NAME).read_text()
 

@@ -1,0 +1,216 @@
+"""The lab's voicemail notifier behind a real Kamailio, driven by a WebSocket subscriber.
+
+The subscriber is ``protocols.sip.subscription.Subscription`` on a raw trio-websocket
+connection: every SUBSCRIBE, NOTIFY and response crosses Kamailio, so the relay to the
+notifier, the record-routed dialog and the way back to the right WebSocket are all real.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+from sipmessage import URI, Request, Response
+from trio_websocket import WebSocketConnection, open_websocket_url
+
+from kazoo_actors.lab.kamailio import KamailioServer
+from kazoo_actors.lab.message_summary_body import CONTENT_TYPE, VoicemailCounts
+from kazoo_actors.lab.mwi_notifier import MwiNotifier, open_mwi_notifier
+from protocols.sip import (
+    DigestClient,
+    DigestCredentials,
+    Send,
+    SipRequest,
+    SipResponse,
+    parse_message,
+    response_to,
+)
+from protocols.sip.message_summary import MessageCounts, parse_message_summary
+from protocols.sip.subscription import (
+    REFRESH_TIMER,
+    Subscribed,
+    Subscription,
+    SubscriptionEnded,
+    SubscriptionOutput,
+)
+
+pytestmark = pytest.mark.kamailio
+
+STEP_SECONDS = 3.0
+
+
+class WsSubscriber:
+    """A registered WebSocket user agent that subscribes to its own message-summary."""
+
+    def __init__(self, ws: WebSocketConnection, user: str, server: KamailioServer) -> None:
+        self.ws = ws
+        self.user = user
+        self.server = server
+        self.aor = f"sip:{user}@{server.realm}"
+        self.via_host = f"{secrets.token_hex(4)}.invalid"
+        self.contact = f"sip:{user}@{self.via_host};transport=ws"
+        self.subscription = Subscription(
+            aor=self.aor,
+            contact=self.contact,
+            digest=DigestClient(DigestCredentials(user, server.password)),
+            expires=300,
+            secure=False,
+            via_host=self.via_host,
+        )
+        self.responses: list[SipResponse] = []
+        self.notifies: list[SipRequest] = []
+        self.events: list[SubscriptionOutput] = []
+        self.call_id = ""
+
+    async def send(self, message: Request | Response) -> None:
+        await self.ws.send_message(bytes(message).decode())
+
+    async def receive(self) -> SipRequest | SipResponse:
+        message = await self.ws.get_message()
+        return parse_message(message.encode() if isinstance(message, str) else message)
+
+    async def register(self) -> None:
+        digest = DigestClient(DigestCredentials(self.user, self.server.password))
+        call_id, tag = secrets.token_hex(8), secrets.token_hex(4)
+        for cseq in (1, 2):
+            request = Request("REGISTER", URI.parse(f"sip:{self.server.realm}"))
+            for name, value in (
+                ("Via", f"SIP/2.0/WS {self.via_host};branch=z9hG4bK{secrets.token_hex(8)}"),
+                ("Max-Forwards", "70"),
+                ("From", f"<{self.aor}>;tag={tag}"),
+                ("To", f"<{self.aor}>"),
+                ("Call-ID", call_id),
+                ("CSeq", f"{cseq} REGISTER"),
+                ("Contact", f"<{self.contact}>"),
+                ("Expires", "60"),
+                ("Content-Length", "0"),
+            ):
+                request.headers.add(name, value)
+            digest.authorize(request)
+            await self.send(request)
+            response = await self.receive()
+            assert isinstance(response, SipResponse)
+            if response.code == 200:
+                return
+            assert response.code == 401, response.code
+            digest.handle_challenge(request, response)
+        raise AssertionError("REGISTER was not accepted after one challenge")
+
+    async def perform(self, outputs: list[SubscriptionOutput]) -> None:
+        for output in outputs:
+            if isinstance(output, Send):
+                if not self.call_id:
+                    self.call_id = output.message.headers.get("Call-ID") or ""
+                await self.send(output.message)
+            elif isinstance(output, Subscribed | SubscriptionEnded):
+                self.events.append(output)
+
+    async def pump_until(self, condition: Callable[[], bool]) -> None:
+        """Handle what arrives (answering NOTIFYs) until ``condition()`` holds."""
+        while not condition():
+            message = await self.receive()
+            now = trio.current_time()
+            if isinstance(message, SipResponse):
+                self.responses.append(message)
+                await self.perform(self.subscription.receive_response(message, now))
+                continue
+            assert message.method == "NOTIFY", message.method
+            self.notifies.append(message)
+            if self.subscription.matches(message):
+                code, outputs = self.subscription.receive_notify(message, now)
+                await self.send(response_to(message, code))
+                await self.perform(outputs)
+            else:
+                # The final NOTIFY after an unsubscribe: the usage already forgot the dialog.
+                known = message.headers.get("Call-ID") == self.call_id
+                await self.send(response_to(message, 200 if known else 481))
+
+
+def counts_in(notify: SipRequest) -> MessageCounts | None:
+    assert notify.headers.get("Content-Type") == CONTENT_TYPE
+    return parse_message_summary(notify.body).voice
+
+
+@asynccontextmanager
+async def lab_with_notifier(
+    kamailio_factory: Callable[..., KamailioServer], counts: VoicemailCounts
+) -> AsyncIterator[tuple[KamailioServer, MwiNotifier]]:
+    async with open_mwi_notifier(counts=counts) as notifier:
+        yield kamailio_factory(mwi_server=notifier.server), notifier
+
+
+@asynccontextmanager
+async def subscriber(server: KamailioServer, user: str) -> AsyncIterator[WsSubscriber]:
+    async with open_websocket_url(server.ws_url, subprotocols=["sip"]) as ws:
+        agent = WsSubscriber(ws, user, server)
+        with trio.fail_after(STEP_SECONDS):
+            await agent.register()
+        yield agent
+
+
+async def test_subscription_lifecycle_through_kamailio(
+    kamailio_factory: Callable[..., KamailioServer],
+) -> None:
+    initial = VoicemailCounts(new=2, old=5)
+    async with (
+        lab_with_notifier(kamailio_factory, initial) as (server, notifier),
+        subscriber(server, "alice") as alice,
+    ):
+        # SUBSCRIBE -> 407 -> authenticated SUBSCRIBE -> 200, then the initial NOTIFY.
+        await alice.perform(alice.subscription.subscribe(trio.current_time()))
+        with trio.fail_after(STEP_SECONDS):
+            await alice.pump_until(lambda: bool(alice.events) and bool(alice.notifies))
+        assert [r.code for r in alice.responses] == [407, 200]
+        (subscribed,) = alice.events
+        assert isinstance(subscribed, Subscribed) and subscribed.expires == 300
+        (first,) = alice.notifies
+        assert (first.headers.get("Subscription-State") or "").startswith("active;expires=")
+        assert counts_in(first) == MessageCounts(new=2, old=5)
+        # The aliased WebSocket contact was resolved back to this very connection.
+        assert first.uri.host == alice.via_host
+        (served,) = notifier.subscriptions("alice")
+        assert served.expires == 300
+        with trio.fail_after(STEP_SECONDS):
+            await notifier.wait_for(lambda: len(notifier.responses("NOTIFY")) >= 1)
+        assert notifier.responses("NOTIFY")[0].code == 200
+        subscribes = notifier.requests("SUBSCRIBE")
+        # Only the authenticated one got through, its credentials consumed by Kamailio.
+        assert len(subscribes) == 1 and subscribes[0].headers.get("Proxy-Authorization") is None
+        assert subscribes[0].record_route, "Kamailio must stay in the dialog"
+
+        # A NOTIFY with new counts, in the same dialog.
+        with trio.fail_after(STEP_SECONDS):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(alice.pump_until, lambda: len(alice.notifies) == 2)
+                assert await notifier.notify("alice", new=3, old=1, urgent_new=1) == [200]
+        second = alice.notifies[1]
+        assert counts_in(second) == MessageCounts(new=3, old=1, urgent_new=1)
+        assert second.cseq.sequence == first.cseq.sequence + 1
+        assert second.headers.get("Call-ID") == first.headers.get("Call-ID")
+
+        # A refresh inside the dialog reaches the notifier through Kamailio's route set.
+        await alice.perform(alice.subscription.timer_fired(REFRESH_TIMER, trio.current_time()))
+        with trio.fail_after(STEP_SECONDS):
+            await alice.pump_until(lambda: len(alice.events) == 2 and len(alice.notifies) == 3)
+        assert alice.responses[-1].code == 200
+        refresh = notifier.requests("SUBSCRIBE")[-1]
+        assert refresh.to_address.parameters.get("tag") == served.dialog.local_tag
+        assert refresh.uri.host == notifier.address[0] and refresh.uri.port == notifier.address[1]
+        assert counts_in(alice.notifies[2]) == MessageCounts(new=3, old=1, urgent_new=1)
+
+        # Unsubscribe: 200, and a final NOTIFY saying the subscription is over.
+        await alice.perform(alice.subscription.unsubscribe(trio.current_time()))
+        with trio.fail_after(STEP_SECONDS):
+            await alice.pump_until(lambda: len(alice.notifies) == 4)
+        assert alice.responses[-1].code == 200
+        assert alice.responses[-1].headers.get("Expires") == "0"
+        assert isinstance(alice.events[-1], SubscriptionEnded)
+        final = alice.notifies[3]
+        assert (final.headers.get("Subscription-State") or "").startswith("terminated")
+        assert notifier.subscriptions("alice") == []
+        with trio.fail_after(STEP_SECONDS):
+            await notifier.wait_for(lambda: len(notifier.responses("NOTIFY")) >= 4)
+        assert [r.code for r in notifier.responses("NOTIFY")] == [200, 200, 200, 200]
