@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import attrs
@@ -10,6 +10,7 @@ import pytest
 
 from kazoo_actors.lab.config import KamailioSettings
 from kazoo_actors.lab.kamailio import KamailioServer
+from kazoo_actors.lab.mwi_notifier import MwiNotifier, open_mwi_notifier
 
 KamailioFactory = Callable[..., KamailioServer]
 
@@ -39,3 +40,18 @@ def kamailio_factory(request: pytest.FixtureRequest) -> Iterator[KamailioFactory
 def kamailio(kamailio_factory: KamailioFactory) -> KamailioServer:
     """A started lab Kamailio with default settings (about 50 ms to start)."""
     return kamailio_factory()
+
+
+@pytest.fixture
+async def mwi_notifier() -> AsyncIterator[MwiNotifier]:
+    """A voicemail (message-summary) notifier on a free UDP port of 127.0.0.1."""
+    async with open_mwi_notifier() as notifier:
+        yield notifier
+
+
+@pytest.fixture
+async def kamailio_with_mwi(
+    kamailio_factory: KamailioFactory, mwi_notifier: MwiNotifier
+) -> KamailioServer:
+    """A lab Kamailio relaying local users' message-summary SUBSCRIBEs to ``mwi_notifier``."""
+    return kamailio_factory(mwi_server=mwi_notifier.server)

@@ -154,6 +154,10 @@ class MwiNotifier:
     def counts(self, user: str) -> VoicemailCounts:
         return self._mailboxes.get(user, self._default_counts)
 
+    def set_counts(self, user: str, counts: VoicemailCounts) -> None:
+        """What the next NOTIFY to ``user`` says, without sending one now."""
+        self._mailboxes[user] = counts
+
     def subscriptions(self, user: str | None = None) -> list[MwiSubscription]:
         """The active subscriptions (of ``user``, or all)."""
         return [
@@ -207,8 +211,8 @@ class MwiNotifier:
     ) -> list[int]:
         """Set ``user``'s counts and NOTIFY each of its subscriptions; their final codes
         (408 when a NOTIFY got no final response)."""
-        self._mailboxes[user] = VoicemailCounts(
-            new=new, old=old, urgent_new=urgent_new, urgent_old=urgent_old
+        self.set_counts(
+            user, VoicemailCounts(new=new, old=old, urgent_new=urgent_new, urgent_old=urgent_old)
         )
         return [await self._send_notify(sub, None) for sub in self.subscriptions(user)]
 

@@ -10,15 +10,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 import trio
 from sipmessage import URI, Request, Response
 from trio_websocket import WebSocketConnection, open_websocket_url
 
+from kazoo_actors.lab.config import KamailioSettings, render_config
 from kazoo_actors.lab.kamailio import KamailioServer
 from kazoo_actors.lab.message_summary_body import CONTENT_TYPE, VoicemailCounts
-from kazoo_actors.lab.mwi_notifier import MwiNotifier, open_mwi_notifier
+from kazoo_actors.lab.mwi_notifier import MwiNotifier
+from kazoo_actors.lab.notify_injection import VIA_PLACEHOLDER, build_request
+from kazoo_actors.lab.ports import LOOPBACK
 from protocols.sip import (
     DigestClient,
     DigestCredentials,
@@ -45,7 +49,9 @@ STEP_SECONDS = 3.0
 class WsSubscriber:
     """A registered WebSocket user agent that subscribes to its own message-summary."""
 
-    def __init__(self, ws: WebSocketConnection, user: str, server: KamailioServer) -> None:
+    def __init__(
+        self, ws: WebSocketConnection, user: str, server: KamailioServer, expires: int
+    ) -> None:
         self.ws = ws
         self.user = user
         self.server = server
@@ -56,7 +62,7 @@ class WsSubscriber:
             aor=self.aor,
             contact=self.contact,
             digest=DigestClient(DigestCredentials(user, server.password)),
-            expires=300,
+            expires=expires,
             secure=False,
             via_host=self.via_host,
         )
@@ -135,34 +141,31 @@ def counts_in(notify: SipRequest) -> MessageCounts | None:
 
 
 @asynccontextmanager
-async def lab_with_notifier(
-    kamailio_factory: Callable[..., KamailioServer], counts: VoicemailCounts
-) -> AsyncIterator[tuple[KamailioServer, MwiNotifier]]:
-    async with open_mwi_notifier(counts=counts) as notifier:
-        yield kamailio_factory(mwi_server=notifier.server), notifier
-
-
-@asynccontextmanager
-async def subscriber(server: KamailioServer, user: str) -> AsyncIterator[WsSubscriber]:
+async def subscriber(
+    server: KamailioServer, user: str, *, expires: int = 300
+) -> AsyncIterator[WsSubscriber]:
     async with open_websocket_url(server.ws_url, subprotocols=["sip"]) as ws:
-        agent = WsSubscriber(ws, user, server)
+        agent = WsSubscriber(ws, user, server, expires)
         with trio.fail_after(STEP_SECONDS):
             await agent.register()
         yield agent
 
 
+async def subscribe_and_wait(agent: WsSubscriber) -> None:
+    """SUBSCRIBE (answering Kamailio's challenge) until accepted and first notified."""
+    await agent.perform(agent.subscription.subscribe(trio.current_time()))
+    with trio.fail_after(STEP_SECONDS):
+        await agent.pump_until(lambda: bool(agent.events) and bool(agent.notifies))
+
+
 async def test_subscription_lifecycle_through_kamailio(
-    kamailio_factory: Callable[..., KamailioServer],
+    kamailio_with_mwi: KamailioServer, mwi_notifier: MwiNotifier
 ) -> None:
-    initial = VoicemailCounts(new=2, old=5)
-    async with (
-        lab_with_notifier(kamailio_factory, initial) as (server, notifier),
-        subscriber(server, "alice") as alice,
-    ):
+    notifier = mwi_notifier
+    notifier.set_counts("alice", VoicemailCounts(new=2, old=5))
+    async with subscriber(kamailio_with_mwi, "alice") as alice:
         # SUBSCRIBE -> 407 -> authenticated SUBSCRIBE -> 200, then the initial NOTIFY.
-        await alice.perform(alice.subscription.subscribe(trio.current_time()))
-        with trio.fail_after(STEP_SECONDS):
-            await alice.pump_until(lambda: bool(alice.events) and bool(alice.notifies))
+        await subscribe_and_wait(alice)
         assert [r.code for r in alice.responses] == [407, 200]
         (subscribed,) = alice.events
         assert isinstance(subscribed, Subscribed) and subscribed.expires == 300
@@ -214,3 +217,139 @@ async def test_subscription_lifecycle_through_kamailio(
         with trio.fail_after(STEP_SECONDS):
             await notifier.wait_for(lambda: len(notifier.responses("NOTIFY")) >= 4)
         assert [r.code for r in notifier.responses("NOTIFY")] == [200, 200, 200, 200]
+
+
+async def test_notifier_ends_a_subscription_with_a_reason(
+    kamailio_with_mwi: KamailioServer, mwi_notifier: MwiNotifier
+) -> None:
+    async with subscriber(kamailio_with_mwi, "bob") as bob:
+        await subscribe_and_wait(bob)
+        with trio.fail_after(STEP_SECONDS):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(bob.pump_until, lambda: len(bob.notifies) == 2)
+                codes = await mwi_notifier.terminate("bob", "noresource", retry_after=30)
+    assert codes == [200]
+    assert bob.notifies[1].headers.get("Subscription-State") == (
+        "terminated;reason=noresource;retry-after=30"
+    )
+    ended = bob.events[-1]
+    assert isinstance(ended, SubscriptionEnded)
+    assert (ended.reason, ended.retry_after, ended.may_resubscribe) == ("noresource", 30, False)
+    assert mwi_notifier.subscriptions("bob") == []
+
+
+async def test_a_subscription_not_refreshed_times_out(
+    kamailio_with_mwi: KamailioServer, mwi_notifier: MwiNotifier
+) -> None:
+    async with subscriber(kamailio_with_mwi, "carol", expires=1) as carol:
+        await subscribe_and_wait(carol)
+        assert (carol.notifies[0].headers.get("Subscription-State") or "") == "active;expires=1"
+        # The usage's refresh timer is never run here, so the subscription lapses.
+        with trio.fail_after(STEP_SECONDS):
+            await carol.pump_until(lambda: len(carol.notifies) == 2)
+    assert carol.notifies[1].headers.get("Subscription-State") == "terminated;reason=timeout"
+    ended = carol.events[-1]
+    assert isinstance(ended, SubscriptionEnded) and ended.may_resubscribe
+    assert mwi_notifier.subscriptions() == []
+
+
+class UdpPeer:
+    """A subscriber talking to the notifier directly, with no proxy and no route set."""
+
+    def __init__(self, sock: trio.socket.SocketType, notifier: MwiNotifier) -> None:
+        self.sock = sock
+        self.notifier = notifier
+        self.local = "{}:{}".format(*sock.getsockname())
+
+    async def send(self, data: bytes) -> None:
+        await self.sock.sendto(
+            data.replace(VIA_PLACEHOLDER.encode(), self.local.encode()), self.notifier.address
+        )
+
+    async def receive(self) -> tuple[bytes, SipRequest | SipResponse]:
+        with trio.fail_after(STEP_SECONDS):
+            data, _ = await self.sock.recvfrom(65535)
+        return data, parse_message(data)
+
+
+@asynccontextmanager
+async def udp_peer(notifier: MwiNotifier) -> AsyncIterator[UdpPeer]:
+    with trio.socket.socket(trio.socket.AF_INET, trio.socket.SOCK_DGRAM) as sock:
+        await sock.bind((LOOPBACK, 0))
+        yield UdpPeer(sock, notifier)
+
+
+async def test_notifier_caps_expiry_and_retransmits_its_notify(
+    mwi_notifier: MwiNotifier,
+) -> None:
+    async with udp_peer(mwi_notifier) as peer:
+        subscribe = build_request(
+            "SUBSCRIBE",
+            "dave",
+            "kazoo.test",
+            from_user="dave",
+            headers=[("Event", "message-summary"), ("Expires", "7200")],
+        )
+        await peer.send(subscribe)
+        raw_ok, ok = await peer.receive()
+        assert isinstance(ok, SipResponse) and ok.code == 200
+        assert ok.headers.get("Expires") == "3600"
+        assert ok.headers.get("Contact") == mwi_notifier.contact
+        # A retransmitted SUBSCRIBE gets the very same response, not a second dialog.
+        await peer.send(subscribe)
+        notify_or_ok = [await peer.receive(), await peer.receive()]
+        assert raw_ok in [data for data, _ in notify_or_ok]
+        assert len(mwi_notifier.subscriptions("dave")) == 1
+        (notify,) = [m for _, m in notify_or_ok if isinstance(m, SipRequest)]
+        assert notify.headers.get("Subscription-State") == "active;expires=3600"
+        assert counts_in(notify) == MessageCounts(new=0, old=0)
+        # Left unanswered, the NOTIFY comes again (UDP client transaction, Timer E).
+        _, again = await peer.receive()
+        assert isinstance(again, SipRequest) and again.method == "NOTIFY"
+        assert again.headers.get("Via") == notify.headers.get("Via")
+        await peer.send(bytes(response_to(again, 200)))
+        with trio.fail_after(STEP_SECONDS):
+            await mwi_notifier.wait_for(lambda: bool(mwi_notifier.responses("NOTIFY")))
+
+
+async def test_notifier_refuses_other_packages_and_unknown_dialogs(
+    mwi_notifier: MwiNotifier,
+) -> None:
+    async with udp_peer(mwi_notifier) as peer:
+        await peer.send(
+            build_request("SUBSCRIBE", "erin", "kazoo.test", headers=[("Event", "presence")])
+        )
+        _, refused = await peer.receive()
+        assert isinstance(refused, SipResponse) and refused.code == 489
+        assert refused.headers.get("Allow-Events") == "message-summary"
+        await peer.send(
+            build_request(
+                "SUBSCRIBE",
+                "erin",
+                "kazoo.test",
+                to_tag="nobody",
+                headers=[("Event", "message-summary")],
+            )
+        )
+        _, unknown = await peer.receive()
+        assert isinstance(unknown, SipResponse) and unknown.code == 481
+        await peer.send(build_request("OPTIONS", "erin", "kazoo.test"))
+        _, options = await peer.receive()
+        assert isinstance(options, SipResponse) and options.code == 405
+    assert mwi_notifier.subscriptions() == []
+
+
+def test_config_relays_message_summary_only_with_a_notifier(tmp_path: Path) -> None:
+    plain = render_config(KamailioSettings(), sip_port=5060, ws_port=8080, run_dir=tmp_path)
+    assert "#!define WITH_MWI" not in plain
+    relaying = render_config(
+        KamailioSettings(mwi_server="127.0.0.1:5099"),
+        sip_port=5060,
+        ws_port=8080,
+        run_dir=tmp_path,
+    )
+    assert "#!define WITH_MWI" in relaying
+    assert '#!define MWI_DESTINATION "sip:127.0.0.1:5099;transport=udp"' in relaying
+    for bad in ("127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "sip:127.0.0.1:5060", "a b:1"):
+        with pytest.raises(ValueError, match="mwi_server"):
+            KamailioSettings(mwi_server=bad)
