@@ -21,6 +21,7 @@ Run: .venv/bin/python bench/sip_calls.py [--setup-calls 20] [--levels 1 10 20]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -253,11 +254,14 @@ async def bench_signalling(
             call.hangup()
             await call.wait_ended()
 
+    ours, kamailio = _cpu_seconds(os.getpid(), tree=False), _cpu_seconds(server.pid)
     started = trio.current_time()
     async with trio.open_nursery() as nursery:
         for caller, callee in zip(callers, callees, strict=True):
             nursery.start_soon(loop, caller, callee)
     elapsed = trio.current_time() - started
+    ours = _cpu_seconds(os.getpid(), tree=False) - ours
+    kamailio = _cpu_seconds(server.pid) - kamailio
     return {
         "bench": "signalling",
         "pairs": pairs,
@@ -266,7 +270,25 @@ async def bench_signalling(
         "failures": failures,
         "setups_per_second": round(len(setups) / elapsed, 1),
         "setup_ms": summary(setups),
+        "cpu_percent_of_one_core": round(100 * ours / elapsed, 1),
+        "cpu_ms_per_setup": round(1000 * ours / len(setups), 2) if setups else None,
+        "kamailio_cpu_percent_of_one_core": round(100 * kamailio / elapsed, 1),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def _cpu_seconds(pid: int | None, *, tree: bool = True) -> float:
+    """User + system CPU so far of a process, and with ``tree`` of its children
+    (Kamailio forks its workers; ours are Kamailio itself)."""
+    if pid is None:
+        return 0.0
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *(root.children(recursive=True) if tree else [])]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 async def main(args: argparse.Namespace) -> None:

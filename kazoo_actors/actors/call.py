@@ -16,7 +16,6 @@ even told. A re-INVITE/UPDATE is answered by the session with our SDP
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -253,18 +252,14 @@ class CallActor:
         # Nobody waits for an incoming call's start: its failures are contained from here on.
         self._started = self.direction == "incoming"
         try:
-            async with self._media_session() as media:
-                self.media = media
-                async with trio.open_nursery() as nursery:
-                    if media is not None:
-                        nursery.start_soon(self._forward_media_digits, media)
-                    if self.direction == "outgoing":
-                        await self._place(media, task_status)
-                    else:
-                        task_status.started(self.call)
-                        await self._offer_received(media)
-                    await self._loop()
-                    await self._perform_deferred()
+            if self.settings.defaults.media == "none":
+                # Signalling only: no media stack, so no child task and no nursery either.
+                await self._converse(None, task_status)
+            else:
+                async with self._media_session() as media, trio.open_nursery() as nursery:
+                    self.media = media
+                    nursery.start_soon(self._forward_media_digits, media)
+                    await self._converse(media, task_status)
                     nursery.cancel_scope.cancel()
         except Exception:
             if not self._started:
@@ -279,12 +274,19 @@ class CallActor:
             self._send.close()
             self._report_to_observer(487, "Request Terminated")
 
+    async def _converse(
+        self, media: MediaSession | None, task_status: trio.TaskStatus[Call]
+    ) -> None:
+        if self.direction == "outgoing":
+            await self._place(media, task_status)
+        else:
+            task_status.started(self.call)
+            await self._offer_received(media)
+        await self._loop()
+        await self._perform_deferred()
+
     @asynccontextmanager
-    async def _media_session(self) -> AsyncIterator[MediaSession | None]:
-        """The call's media, or none at all for signalling-only calls (inactive SDP)."""
-        if self.settings.defaults.media == "none":
-            yield None
-            return
+    async def _media_session(self) -> AsyncIterator[MediaSession]:
         # Sources and sinks are made only for calls that carry media: a tone's
         # waveform alone costs tens of milliseconds.
         defaults = self.settings.defaults
@@ -360,15 +362,25 @@ class CallActor:
         await self.emit(event, "on_incoming", call)
 
     async def _loop(self) -> None:
-        while not self._session().ended:
-            deadline = min(self._timers.values(), default=math.inf)
-            with trio.move_on_at(deadline):
-                item = await self._inbox.receive()
+        session = self._session()
+        timers = self._timers
+        inbox = self._inbox
+        while not session.ended:
+            if not timers:
+                # Most of a call's life has no timer: no cancel scope per message then.
+                await self._handle(await inbox.receive())
+                continue
+            item: Inbound | None = None
+            # Only the receive is interruptible (a cancelled receive loses nothing);
+            # handling an item is never cut short by a timer that falls due meanwhile.
+            with trio.CancelScope(deadline=min(timers.values())):
+                item = await inbox.receive()
+            if item is not None:
                 await self._handle(item)
             now = trio.current_time()
-            for name, due in list(self._timers.items()):
-                if due <= now and self._timers.get(name) == due:
-                    del self._timers[name]
+            for name, due in list(timers.items()):
+                if due <= now and timers.get(name) == due:
+                    del timers[name]
                     await self._timer(name)
 
     def _abandon(self) -> None:
@@ -445,7 +457,9 @@ class CallActor:
         session = self._session()
         message = item.message
         if isinstance(message, Response):
-            method = checked_headers.cseq(message).method
+            # The transaction layer matched it to its request (branch and method).
+            request = item.request
+            method = request.method if request is not None else checked_headers.cseq(message).method
             if not await self.transfers.response(message, method):
                 await self.perform(session.receive_response(message))
             return
