@@ -241,7 +241,8 @@ class MwiNotifier:
             if isinstance(message, SipResponse):
                 self._route_response(message)
             elif isinstance(message, SipRequest):
-                # A header we must read is malformed: there is nothing sane to answer.
+                # parse_message checks every header the notifier reads, so this is a
+                # belt for the odd field read lazily: nothing sane to answer then.
                 with contextlib.suppress(ParseError):
                     await self._on_request(sock, message, source)
             self._arrival.set()

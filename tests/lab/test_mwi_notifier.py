@@ -353,3 +353,45 @@ def test_config_relays_message_summary_only_with_a_notifier(tmp_path: Path) -> N
     for bad in ("127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "sip:127.0.0.1:5060", "a b:1"):
         with pytest.raises(ValueError, match="mwi_server"):
             KamailioSettings(mwi_server=bad)
+
+
+async def test_each_websocket_gets_the_notify_of_its_own_subscription(
+    kamailio_with_mwi: KamailioServer, mwi_notifier: MwiNotifier
+) -> None:
+    """Two devices of one user, each on its own WebSocket: Kamailio's alias picks the socket."""
+    async with (
+        subscriber(kamailio_with_mwi, "frank") as desk,
+        subscriber(kamailio_with_mwi, "frank") as phone,
+    ):
+        await subscribe_and_wait(desk)
+        await subscribe_and_wait(phone)
+        assert len(mwi_notifier.subscriptions("frank")) == 2
+        with trio.fail_after(STEP_SECONDS):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(desk.pump_until, lambda: len(desk.notifies) == 2)
+                nursery.start_soon(phone.pump_until, lambda: len(phone.notifies) == 2)
+                assert await mwi_notifier.notify("frank", new=1) == [200, 200]
+        for device in (desk, phone):
+            assert {n.headers.get("Call-ID") for n in device.notifies} == {device.call_id}
+            assert counts_in(device.notifies[1]) == MessageCounts(new=1, old=0)
+    assert desk.call_id != phone.call_id
+
+
+async def test_a_malformed_datagram_is_recorded_and_survived(mwi_notifier: MwiNotifier) -> None:
+    async with udp_peer(mwi_notifier) as peer:
+        garbled = build_request(
+            "SUBSCRIBE",
+            "gina",
+            "kazoo.test",
+            headers=[("Event", "message-summary"), ("Expires", "soon")],
+        )
+        await peer.send(garbled)
+        await peer.send(
+            build_request("SUBSCRIBE", "gina", "kazoo.test", headers=[("Event", "message-summary")])
+        )
+        _, response = await peer.receive()
+    assert isinstance(response, SipResponse) and response.code == 200
+    assert response.headers.get("Expires") == "3600"
+    assert mwi_notifier.received[0].message is None
+    assert b"Expires: soon" in mwi_notifier.received[0].raw
+    assert len(mwi_notifier.subscriptions("gina")) == 1
