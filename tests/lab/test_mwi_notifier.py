@@ -7,7 +7,11 @@ notifier, the record-routed dialog and the way back to the right WebSocket are a
 
 from __future__ import annotations
 
+import json
 import secrets
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +25,7 @@ from kazoo_actors.lab.config import KamailioSettings, render_config
 from kazoo_actors.lab.kamailio import KamailioServer
 from kazoo_actors.lab.message_summary_body import CONTENT_TYPE, VoicemailCounts
 from kazoo_actors.lab.mwi_notifier import MwiNotifier
-from kazoo_actors.lab.notify_injection import VIA_PLACEHOLDER, build_request
+from kazoo_actors.lab.notify_injection import VIA_PLACEHOLDER, build_request, send_request
 from kazoo_actors.lab.ports import LOOPBACK
 from protocols.sip import (
     DigestClient,
@@ -395,3 +399,24 @@ async def test_a_malformed_datagram_is_recorded_and_survived(mwi_notifier: MwiNo
     assert mwi_notifier.received[0].message is None
     assert b"Expires: soon" in mwi_notifier.received[0].raw
     assert len(mwi_notifier.subscriptions("gina")) == 1
+
+
+def test_the_notifier_runs_in_the_foreground_for_a_hand_made_lab() -> None:
+    command = [sys.executable, "-m", "kazoo_actors.lab.mwi_notifier_main", "--new", "4"]
+    with subprocess.Popen(
+        [*command, "--seconds", "20"], stdout=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            server = json.loads(process.stdout.readline())["mwi_server"]
+            host, port = server.split(":")
+            subscribe = build_request(
+                "SUBSCRIBE", "hank", "kazoo.test", headers=[("Event", "message-summary")]
+            )
+            reply = send_request((host, int(port)), subscribe, timeout=STEP_SECONDS)
+            assert (reply.code, reply.header("Expires")) == (200, "3600")
+            line = json.loads(process.stdout.readline())
+            assert (line["user"], line["expires"], line["in_dialog"]) == ("hank", None, False)
+        finally:
+            process.terminate()
+    assert process.returncode in (0, -signal.SIGTERM)
