@@ -32,7 +32,14 @@ from media.errors import DtmfNotNegotiatedError, MediaNegotiationError, MediaSta
 from media.options import MediaOptions
 from media.pcm import SAMPLE_RATE, PcmFrame, to_pcm
 from media.remote_sdp import check_remote
-from media.rtp_hooks import RtpTap, gather_on, install_fast_audio_level, send_clock_rate
+from media.rtp_hooks import (
+    RtpTap,
+    decode_inline,
+    gather_on,
+    install_fast_audio_level,
+    send_clock_rate,
+    send_codec_name,
+)
 from media.sinks import AudioSink
 from media.sources import AudioSource
 from media.track import OutgoingAudioTrack
@@ -103,6 +110,7 @@ class Peer:
             if codec.name.lower() == name.lower()
         ]
         transceiver.setCodecPreferences(preferred)
+        decode_inline(transceiver)
         self.transceiver = transceiver
         self.tap = RtpTap(transceiver, self.callbacks.dtmf)
         return transceiver
@@ -124,7 +132,7 @@ class Peer:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         except _AIORTC_ERRORS as exc:
             raise MediaNegotiationError(f"answer not acceptable: {exc}") from exc
-        self._configure_events(sdp_events.telephone_events(remote))
+        self._negotiated(sdp_events.telephone_events(remote))
 
     async def create_answer(self, offer: str) -> str:
         remote = check_remote(offer)
@@ -139,7 +147,7 @@ class Peer:
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         remote_events = sdp_events.telephone_events(remote)
         local = self._finish_local(self.pc.localDescription.sdp, remote_events)
-        self._configure_events(remote_events)
+        self._negotiated(remote_events)
         return local
 
     def _finish_local(self, local: str, events: dict[int, int]) -> str:
@@ -147,6 +155,14 @@ class Peer:
             local = sdp_events.add_telephone_events(local, events)
         self._local_events = sdp_events.telephone_events(sdp_events.parse(local))
         return local
+
+    def _negotiated(self, remote_events: dict[int, int]) -> None:
+        # Before the connection is up, so before the sender asks the track for a frame.
+        if self.transceiver is not None:
+            codec = send_codec_name(self.transceiver)
+            if codec is not None:
+                self.track.encode_as(codec)
+        self._configure_events(remote_events)
 
     def _configure_events(self, remote_events: dict[int, int]) -> None:
         tap, transceiver = self.tap, self.transceiver

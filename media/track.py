@@ -1,19 +1,24 @@
-"""The outgoing audio track: a source paced at real time, with mute.
+"""The outgoing audio track: a source paced at real time, with mute, encoding Opus itself.
 
 aiortc pulls frames from a track as fast as ``recv`` returns them, so the track sleeps until
 each 20 ms frame is due (on the bridge loop's clock). Muting swaps the source's samples for
 silence in this track, so the far end hears silence with no renegotiation and the RTP stream
-(and any RFC 4733 events riding on it) keeps flowing.
+(and any RFC 4733 events riding on it) keeps flowing. Once the session knows the codec the
+sender uses, and before the first frame, ``encode_as`` makes the track hand aiortc encoded
+Opus packets instead of frames (media.codecs says why).
 """
 
 from __future__ import annotations
 
 import fractions
+from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av.packet import Packet
 
 from media.bridge import aio_sleep, aio_time
+from media.codecs import OpusPacketEncoder, encodes_in_track
 from media.pcm import FRAME_SAMPLES, SAMPLE_RATE, SILENT_FRAME
 from media.sources import AudioSource
 
@@ -33,12 +38,30 @@ class OutgoingAudioTrack(MediaStreamTrack):
         self.resyncs = 0
         self._start: float | None = None
         self._pts = 0
+        self._encoder: OpusPacketEncoder | None = None
+
+    def encode_as(self, codec_name: str) -> None:
+        """The sender's negotiated codec. Only before the first frame: a switch from frames
+        to packets mid-stream would move the RTP timestamps."""
+        if self._start is None and self._encoder is None and encodes_in_track(codec_name):
+            self._encoder = OpusPacketEncoder()
 
     def replace_source(self, source: AudioSource) -> AudioSource:
         old, self.source = self.source, source
         return old
 
-    async def recv(self) -> av.AudioFrame:
+    async def recv(self) -> av.AudioFrame | Packet[Any]:
+        while True:
+            frame = await self._next_frame()
+            if self._encoder is None:
+                return frame
+            # One packet per 20 ms frame in practice; an encoder that buffers a frame
+            # only delays the stream by one frame.
+            packets = self._encoder.encode(frame)
+            if packets:
+                return packets[0]
+
+    async def _next_frame(self) -> av.AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
         now = aio_time()
