@@ -1,1 +1,0 @@
-"""Sans-IO RTMP client for the siprtmp gateway (handshake, chunks, AMF0, commands)."""
