@@ -23,10 +23,9 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.exceptions import InternalError, InvalidAccessError, OperationError
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from media import sdp_events
-from media.bridge import aio_create_task, aio_time
+from media.bridge import aio_time
 from media.dtmf import DtmfEvent, EventSender
 from media.errors import DtmfNotNegotiatedError, MediaNegotiationError, MediaStateError
 from media.options import MediaOptions
@@ -37,6 +36,7 @@ from media.rtp_hooks import (
     decode_inline,
     gather_on,
     install_fast_audio_level,
+    install_fast_ntp_time,
     send_clock_rate,
     send_codec_name,
 )
@@ -46,6 +46,7 @@ from media.track import OutgoingAudioTrack
 
 logger = logging.getLogger(__name__)
 install_fast_audio_level()
+install_fast_ntp_time()
 
 _AIORTC_ERRORS = (ValueError, InternalError, InvalidAccessError, OperationError)
 
@@ -80,6 +81,7 @@ class Peer:
         self.frames_received = 0
         self.recent: deque[av.AudioFrame] = deque(maxlen=max(1, options.probe_window_ms // 20))
         self._local_events: dict[int, int] = {}
+        self._resampler: av.AudioResampler | None = None
         self._closed = False
 
     # negotiation
@@ -97,7 +99,6 @@ class Peer:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self.pc = pc
         pc.on("connectionstatechange", lambda: self.callbacks.state(pc.connectionState))
-        pc.on("track", self._on_track)
         sending = self.options.direction in ("sendrecv", "sendonly")
         transceiver = pc.addTransceiver(
             self.track if sending else "audio", direction=self.options.direction
@@ -110,7 +111,7 @@ class Peer:
             if codec.name.lower() == name.lower()
         ]
         transceiver.setCodecPreferences(preferred)
-        decode_inline(transceiver)
+        decode_inline(transceiver, self._received)
         self.transceiver = transceiver
         self.tap = RtpTap(transceiver, self.callbacks.dtmf)
         return transceiver
@@ -194,38 +195,28 @@ class Peer:
             )
         tap.sender.enqueue(digits, duration_ms, on_done)
 
-    def _on_track(self, track: MediaStreamTrack) -> None:
-        if track.kind == "audio":
-            aio_create_task(self._pump(track), name="media-receive")
-
-    async def _pump(self, track: MediaStreamTrack) -> None:
-        # Resampling to the common format costs as much as decoding, so it is done only for
-        # sinks; the probe converts its short window of raw frames when it is asked.
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            if not isinstance(frame, av.AudioFrame):
-                continue
-            now = aio_time()
-            self.frames_received += 1
-            if self.first_audio_at is None:
-                self.first_audio_at = now
-                self.callbacks.first_audio(now)
-            self.recent.append(frame)
-            if not self.sinks:
-                continue
-            for pcm in to_pcm(resampler, frame):
-                pcm_frame = PcmFrame(pcm=pcm, sample_rate=SAMPLE_RATE, received_at=now)
-                for sink in list(self.sinks):
-                    try:
-                        sink.write(pcm_frame)
-                    except Exception:
-                        # A broken sink (disk full) loses its audio, not the call.
-                        logger.exception("media sink %r failed; detached", sink)
-                        self.sinks.remove(sink)
+    def _received(self, frame: av.AudioFrame) -> None:
+        """Each decoded frame, on the loop thread, straight from the receiver (rtp_hooks)."""
+        now = aio_time()
+        self.frames_received += 1
+        if self.first_audio_at is None:
+            self.first_audio_at = now
+            self.callbacks.first_audio(now)
+        self.recent.append(frame)
+        if not self.sinks:
+            return
+        # Only for sinks: the probe converts its short window of raw frames when asked.
+        if self._resampler is None:
+            self._resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        for pcm in to_pcm(self._resampler, frame):
+            pcm_frame = PcmFrame(pcm=pcm, sample_rate=SAMPLE_RATE, received_at=now)
+            for sink in list(self.sinks):
+                try:
+                    sink.write(pcm_frame)
+                except Exception:
+                    # A broken sink (disk full) loses its audio, not the call.
+                    logger.exception("media sink %r failed; detached", sink)
+                    self.sinks.remove(sink)
 
     # shutdown
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import av
 import pytest
+from aiortc.clock import current_datetime, datetime_to_ntp
 from aiortc.codecs import get_encoder
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -17,7 +18,7 @@ from media.codecs import OPUS_BIT_RATE, OpusPacketEncoder, decoder_for
 from media.options import MediaOptions
 from media.pcm import FRAME_SAMPLES, SAMPLE_RATE, frames_to_pcm
 from media.probe import analyse
-from media.rtp_hooks import InlineDecoding
+from media.rtp_hooks import InlineDecoding, _fast_ntp_time
 from media.sources import Tone
 
 OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
@@ -64,33 +65,23 @@ def test_opus_packets_are_one_per_frame_mono_and_decode_to_the_tone() -> None:
     assert heard.frequency is not None and abs(heard.frequency - 700) < 15
 
 
-class _Track:
-    def __init__(self) -> None:
-        self.frames: list[Any] = []
-        self._queue = self
-
-    def put_nowait(self, frame: Any) -> None:
-        self.frames.append(frame)
-
-
-class _Receiver:
-    def __init__(self) -> None:
-        self._track = _Track()
-
-
-def test_inline_decoding_queues_frames_on_the_track_and_passes_the_stop_on() -> None:
-    receiver = _Receiver()
-    inline = InlineDecoding(receiver)
+def test_inline_decoding_hands_frames_over_and_passes_the_stop_on() -> None:
+    received: list[Any] = []
+    inline = InlineDecoding(received.append)
     encoder = OpusPacketEncoder()
     packets = [p for frame in tone_frames(500, 5) for p in encoder.encode(frame)]
     for packet in packets:
         inline.put((OPUS, JitterFrame(data=bytes(packet), timestamp=pts(packet))))
-    assert len(receiver._track.frames) == 5
+    assert len(received) == 5
     # G.711 goes through aiortc's own decoder (8 kHz mono).
     inline.put((PCMU, JitterFrame(data=b"\xff" * 160, timestamp=0)))
-    assert receiver._track.frames[-1].sample_rate == 8000
+    assert received[-1].sample_rate == 8000
     assert inline.decode_errors == 0
 
+    # A corrupt frame is lost and counted; the decoder goes on.
+    inline.put((PCMU, JitterFrame(data=b"", timestamp=160)))
+    inline.put((OPUS, JitterFrame(data=b"\xff\xff\xff", timestamp=960 * 6)))
+    assert inline.decode_errors >= 1
     # aiortc's decoder thread blocks in get() until the receiver stops.
     got: list[str] = []
 
@@ -119,3 +110,10 @@ async def test_calls_carry_the_tone_both_ways_with_either_codec(codec: str) -> N
         assert heard_by_callee.frequency is not None and abs(heard_by_callee.frequency - 440) < 20
         assert heard_by_caller.frequency is not None and abs(heard_by_caller.frequency - 1000) < 20
         assert caller.statistics().frames_received > 0
+
+
+def test_fast_ntp_time_matches_aiortcs_datetime_clock() -> None:
+    ours = _fast_ntp_time()
+    theirs = datetime_to_ntp(current_datetime())
+    # Same epoch and fixed-point format; the two reads are microseconds apart.
+    assert abs(ours - theirs) < (1 << 32) // 100
