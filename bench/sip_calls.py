@@ -197,14 +197,19 @@ async def bench_concurrent(
                 assert call.media is not None
                 await call.media.wait_audio()
         sessions = [call.media for call in calls if call.media is not None]
-        process = psutil.Process(os.getpid())
-        before = sum(session.statistics().frames_received for session in sessions)
-        process.cpu_percent(None)
+        per_call = [session.statistics().frames_received for session in sessions]
+        sent_before = sum(session.statistics().frames_sent for session in sessions)
+        ours, callees = _cpu_seconds(os.getpid(), tree=False), _cpu_seconds(child.pid)
         started = time.monotonic()
         await trio.sleep(seconds)
         elapsed = time.monotonic() - started
-        cpu = process.cpu_percent(None)
-        received = sum(session.statistics().frames_received for session in sessions) - before
+        cpu = 100 * (_cpu_seconds(os.getpid(), tree=False) - ours) / elapsed
+        callee_cpu = 100 * (_cpu_seconds(child.pid) - callees) / elapsed
+        per_call = [
+            s.statistics().frames_received - b for s, b in zip(sessions, per_call, strict=True)
+        ]
+        received = sum(per_call)
+        sent = sum(session.statistics().frames_sent for session in sessions) - sent_before
         expected = FRAMES_PER_SECOND * elapsed * len(sessions)
         for call in calls:
             call.hangup()
@@ -222,7 +227,10 @@ async def bench_concurrent(
         "frames_received": received,
         "frames_expected": round(expected),
         "ratio": round(received / expected, 4) if expected else None,
+        "frames_sent": sent,
+        "per_call_min_max": [min(per_call), max(per_call)],
         "cpu_percent_of_one_core": round(cpu, 1),
+        "callee_process_cpu_percent": round(callee_cpu, 1),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
