@@ -12,10 +12,13 @@ Three measurements, each printed as one JSON line (issue 4's targets):
   and the load average (the machine is shared: above 2.0 the process is starved).
 - ``signalling``: calls with ``call_defaults.media = "none"`` (inactive SDP, no media
   stack) placed by ``--pairs`` callers for ``--seconds``, each answered automatically and
-  hung up at once; setups per second (INVITE sent -> accepted) with p50 / p95.
+  hung up at once; setups per second (INVITE sent -> accepted) with p50 / p95, our CPU per
+  setup and Kamailio's CPU. ``--signalling-callees child`` answers in a child process, so
+  this process carries only the calling side.
 
 Run: .venv/bin/python bench/sip_calls.py [--setup-calls 20] [--levels 1 10 20]
      [--seconds 5] [--pairs 20] [--codec opus|PCMU] [--only setup|concurrent|signalling]
+     [--signalling-callees here|child]
 """
 
 from __future__ import annotations
@@ -155,12 +158,35 @@ async def serve_callees(args: argparse.Namespace) -> None:
     server = _RemoteLab(args.ws_url, args.realm, args.password)
     async with open_engine() as engine:
         phones = await register_phones(
-            engine, server, args.prefix, args.serve_callees, media="webrtc", tone=880
+            engine, server, args.prefix, args.serve_callees, media=args.media, tone=880
         )
         for phone in phones:
             phone.account.call_defaults.media_options = _options(args.codec)
         print("ready", flush=True)
         await trio.wrap_file(sys.stdin).read()
+
+
+@asynccontextmanager
+async def callee_process(
+    server: KamailioServer, prefix: str, count: int, *, media: str, codec: str = "opus"
+) -> AsyncIterator[subprocess.Popen[str]]:
+    """``count`` answering accounts ``<prefix>0..`` in a child process, until the block ends."""
+    command = [
+        sys.executable, __file__, "--serve-callees", str(count), "--prefix", prefix,
+        "--ws-url", server.ws_url, "--realm", server.realm, "--password", server.password,
+        "--codec", codec, "--media", media,
+    ]  # fmt: skip
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        ready = await trio.to_thread.run_sync(child.stdout.readline)
+        if ready.strip() != "ready":
+            raise RuntimeError(f"callee process did not start: {ready!r}")
+        yield child
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        await trio.to_thread.run_sync(child.wait)
 
 
 @attrs.frozen
@@ -178,17 +204,7 @@ async def bench_concurrent(
     callers = await register_phones(engine, server, f"c{level}a", level, media="webrtc", tone=440)
     for caller in callers:
         caller.account.call_defaults.media_options = _options(codec)
-    command = [
-        sys.executable, __file__, "--serve-callees", str(level), "--prefix", f"c{level}b",
-        "--ws-url", server.ws_url, "--realm", server.realm, "--password", server.password,
-        "--codec", codec,
-    ]  # fmt: skip
-    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None
-        ready = await trio.to_thread.run_sync(child.stdout.readline)
-        if ready.strip() != "ready":
-            raise RuntimeError(f"callee process did not start: {ready!r}")
+    async with callee_process(server, f"c{level}b", level, media="webrtc", codec=codec) as child:
         calls = [await c.account.connect(f"c{level}b{i}") for i, c in enumerate(callers)]
         with trio.fail_after(60):
             for call in calls:
@@ -216,10 +232,6 @@ async def bench_concurrent(
         for call in calls:
             with trio.move_on_after(5):
                 await call.wait_ended()
-    finally:
-        if child.stdin is not None:
-            child.stdin.close()
-        await trio.to_thread.run_sync(child.wait)
     return {
         "bench": "concurrent",
         "calls": level,
@@ -240,20 +252,31 @@ def _options(codec: str) -> MediaOptions:
 
 
 async def bench_signalling(
-    engine: Engine, server: KamailioServer, pairs: int, seconds: float
+    engine: Engine, server: KamailioServer, pairs: int, seconds: float, callees_where: str
 ) -> dict[str, object]:
+    """``callees_where``: ``here`` (both ends of every call in this process) or ``child``
+    (this process only places the calls, as a load generator would)."""
     callers = await register_phones(engine, server, "sa", pairs, media="none", tone=440)
-    callees = await register_phones(engine, server, "sb", pairs, media="none", tone=880)
+    if callees_where == "here":
+        await register_phones(engine, server, "sb", pairs, media="none", tone=880)
+        return await _signalling_run(server, callers, seconds, callees_where)
+    async with callee_process(server, "sb", pairs, media="none"):
+        return await _signalling_run(server, callers, seconds, callees_where)
+
+
+async def _signalling_run(
+    server: KamailioServer, callers: list[Phone], seconds: float, callees_where: str
+) -> dict[str, object]:
     setups: list[float] = []
     failures = 0
     deadline = trio.current_time() + seconds
 
-    async def loop(caller: Phone, callee: Phone) -> None:
+    async def loop(caller: Phone, callee: str) -> None:
         nonlocal failures
         while trio.current_time() < deadline:
             started = trio.current_time()
             try:
-                call = await caller.account.connect(callee.account.params.user)
+                call = await caller.account.connect(callee)
                 await wait_answered(call)
             except Exception:
                 failures += 1
@@ -265,14 +288,15 @@ async def bench_signalling(
     ours, kamailio = _cpu_seconds(os.getpid(), tree=False), _cpu_seconds(server.pid)
     started = trio.current_time()
     async with trio.open_nursery() as nursery:
-        for caller, callee in zip(callers, callees, strict=True):
-            nursery.start_soon(loop, caller, callee)
+        for index, caller in enumerate(callers):
+            nursery.start_soon(loop, caller, f"sb{index}")
     elapsed = trio.current_time() - started
     ours = _cpu_seconds(os.getpid(), tree=False) - ours
     kamailio = _cpu_seconds(server.pid) - kamailio
     return {
         "bench": "signalling",
-        "pairs": pairs,
+        "pairs": len(callers),
+        "callees": callees_where,
         "seconds": round(elapsed, 2),
         "setups": len(setups),
         "failures": failures,
@@ -308,7 +332,9 @@ async def main(args: argparse.Namespace) -> None:
                 result = await bench_concurrent(engine, server, level, args.seconds, args.codec)
                 print(json.dumps(result), flush=True)
         if args.only in (None, "signalling"):
-            result = await bench_signalling(engine, server, args.pairs, args.seconds)
+            result = await bench_signalling(
+                engine, server, args.pairs, args.seconds, args.signalling_callees
+            )
             print(json.dumps(result), flush=True)
 
 
@@ -320,7 +346,14 @@ if __name__ == "__main__":
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--only", choices=("setup", "concurrent", "signalling"))
     parser.add_argument("--codec", choices=("opus", "PCMU", "PCMA"), default="opus")
+    parser.add_argument(
+        "--signalling-callees",
+        choices=("here", "child"),
+        default="here",
+        help="answer signalling-only calls in this process or in a child process",
+    )
     parser.add_argument("--serve-callees", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--media", default="webrtc", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--ws-url", help=argparse.SUPPRESS)
     parser.add_argument("--realm", help=argparse.SUPPRESS)
