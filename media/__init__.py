@@ -44,8 +44,9 @@ Modules: bridge (the only asyncio import: the loop thread, Trio<->asyncio calls,
 scopes), session (Trio face), peer (asyncio side of a session), options, errors, track
 (paced outgoing audio, mute), sources, sinks, pcm, probe (level and dominant frequency),
 dtmf (RFC 4733 payloads and timing, pure), sdp_events (telephone-event in SDP), remote_sdp
-(what a remote SDP must hold), signalling_sdp (transport-less inactive SDP), rtp_hooks
-(every touch of aiortc/aioice internals, with the reasons).
+(what a remote SDP must hold), signalling_sdp (transport-less inactive SDP), codecs (Opus
+encoded mono in the track, decoders used on the loop thread), rtp_hooks (every touch of
+aiortc/aioice internals, with the reasons).
 
 A session negotiates once (no re-INVITE handling yet); it holds no Trio task, so it can be
 created and closed by any task. Several sessions share the process-wide bridge.
