@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, cast
 
 from . import header_syntax as syntax
+from .header_checks import address_is_plain, challenge_is_plain
 
 COMPACT_FORMS = {
     "a": "Accept-Contact",
@@ -70,13 +71,16 @@ class FieldSpec:
 
     ``list``: comma-separated elements, stored one element per value;
     ``single``: exactly one value; ``multi``: any number of values, each
-    parsed into a list (authentication headers).
+    parsed into a list (authentication headers). ``check``, when given,
+    answers True only for a value ``parse`` is certain to accept (see
+    ``header_checks``), so that parsing can wait until the value is read.
     """
 
     name: str
     kind: Literal["list", "single", "multi"]
     parse: Callable[[str], object]
     empty_allowed: bool = False
+    check: Callable[[str], bool] | None = None
 
 
 def _uint(what: str, maximum: int = syntax.MAX_UINT32) -> Callable[[str], object]:
@@ -97,12 +101,12 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("Via", "list", syntax.parse_via),
         # An empty Accept means "no body acceptable" (RFC 3261 section 20.1).
         FieldSpec("Accept", "list", syntax.parse_media_type, empty_allowed=True),
-        FieldSpec("Contact", "list", _address),
-        FieldSpec("Route", "list", _address),
-        FieldSpec("Record-Route", "list", _address),
-        FieldSpec("From", "single", _address),
-        FieldSpec("To", "single", _address),
-        FieldSpec("Refer-To", "single", _address),
+        FieldSpec("Contact", "list", _address, check=address_is_plain),
+        FieldSpec("Route", "list", _address, check=address_is_plain),
+        FieldSpec("Record-Route", "list", _address, check=address_is_plain),
+        FieldSpec("From", "single", _address, check=address_is_plain),
+        FieldSpec("To", "single", _address, check=address_is_plain),
+        FieldSpec("Refer-To", "single", _address, check=address_is_plain),
         FieldSpec("Call-ID", "single", syntax.parse_call_id),
         FieldSpec("CSeq", "single", syntax.parse_cseq),
         FieldSpec("Max-Forwards", "single", _uint("Max-Forwards", 255)),
@@ -113,8 +117,8 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("Content-Type", "single", syntax.parse_media_type),
         FieldSpec("Event", "single", syntax.parse_event),
         FieldSpec("Subscription-State", "single", syntax.parse_subscription_state),
-        FieldSpec("WWW-Authenticate", "multi", syntax.parse_challenges),
-        FieldSpec("Proxy-Authenticate", "multi", syntax.parse_challenges),
+        FieldSpec("WWW-Authenticate", "multi", syntax.parse_challenges, check=challenge_is_plain),
+        FieldSpec("Proxy-Authenticate", "multi", syntax.parse_challenges, check=challenge_is_plain),
         FieldSpec("Authorization", "multi", _credentials),
         FieldSpec("Proxy-Authorization", "multi", _credentials),
         FieldSpec("Date", "single", syntax.parse_date),
@@ -142,6 +146,14 @@ def split_values(spec: FieldSpec, values: list[str]) -> list[str]:
         else:
             raise syntax.fail(spec.name, value)
     return elements
+
+
+def checked_lazily(spec: FieldSpec, stored: list[str]) -> bool:
+    """The stored values of a field will parse: its typed value can wait."""
+    check = spec.check
+    if check is None or (spec.kind == "single" and len(stored) != 1):
+        return False
+    return all(check(value) for value in stored)
 
 
 def typed_value(spec: FieldSpec, values: list[str]) -> object:

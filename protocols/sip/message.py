@@ -2,9 +2,11 @@
 
 ``parse_message`` returns a ``SipRequest`` or ``SipResponse``: sipmessage
 ``Request``/``Response`` subclasses whose every header the stack relies on has
-been parsed and checked, and whose typed accessors (``via``, ``cseq``,
+been checked, and whose typed accessors (``via``, ``cseq``,
 ``from_address``, ``www_authenticate``, ...) return those parsed values from a
-cache. Malformed input raises ``ParseError`` and nothing else.
+cache. Values of the common shapes that ``header_checks`` recognises are
+parsed on their first read instead, which the check guarantees to succeed.
+Malformed input raises ``ParseError`` and nothing else, and only here.
 
 Serialization is sipmessage's ``bytes(message)``. What parse_message stores is
 already normalized (unfolded lines, canonical header names, one element per
@@ -34,7 +36,14 @@ from sipmessage import (
 
 from . import header_syntax as syntax
 from .errors import ParseError
-from .header_fields import CANONICAL_NAMES, FIELDS, FieldSpec, split_values, typed_value
+from .header_fields import (
+    CANONICAL_NAMES,
+    FIELDS,
+    FieldSpec,
+    checked_lazily,
+    split_values,
+    typed_value,
+)
 from .header_values import Event, RetryAfter, SubscriptionState
 from .parsed_headers import ParsedHeaders
 
@@ -387,7 +396,10 @@ def _load_fields(headers: ParsedHeaders, lines: list[str]) -> None:
             headers.load(name, values)
             continue
         stored = split_values(spec, values)
-        headers.load(name, stored, typed_value(spec, stored))
+        if checked_lazily(spec, stored):
+            headers.load(name, stored)  # parsed on first read, certain to succeed
+        else:
+            headers.load(name, stored, typed_value(spec, stored))
 
 
 def _check_required(message: SipRequest | SipResponse, headers: ParsedHeaders) -> None:

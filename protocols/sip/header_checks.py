@@ -1,0 +1,69 @@
+"""Cheap checks that a header value's typed parse cannot fail.
+
+``parse_message`` must check every header the stack relies on, but most
+messages never have their From, To, Contact or WWW-Authenticate read as
+objects (a REGISTER's 401 and 200 are matched on Via and CSeq). Building
+sipmessage objects costs several times what recognising their text does, so
+for the common shapes of these values one compiled regex (and a scan for
+repeated parameter names, which a regex cannot express) stands in for the
+parse, and the typed value is built from the checked text on first access.
+
+Each check answers True only for text that the full parser in
+``header_syntax`` is certain to accept: its pattern is a narrowing of that
+parser's grammar (the same sub-patterns, fewer alternatives: no escapes or
+quoted-pairs, no token display names, no whitespace inside parameters, no URI headers or
+passwords, ports written as at most 65535). False means "not this shape",
+not "invalid": the caller then parses eagerly, which raises ``ParseError``
+for bad input as before.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .header_syntax import HOST, TOKEN
+
+# A quoted-string without quoted-pairs: one character class instead of the
+# full rule's per-character alternation, which the regex engine walks slowly.
+_QUOTED = r'"[^"\\]*"'
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+# Unescaped characters only: header_syntax unescapes %XX, which this check
+# would then have to repeat to compare parameter names.
+_USER = r"[A-Za-z0-9\-_.!~*'()&=+$]+"
+_URI_PARAM_CHAR = r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$]"
+_PARAM_VALUE = rf"(?:{_QUOTED}|[A-Za-z0-9\-.!%*_+`'~:\[\]]+)"
+_ADDRESS_RE = re.compile(
+    rf'(?:"[^"\\]*"[ \t]*)?<sips?:(?:{_USER}@)?(?:{HOST})(?::{_PORT})?'
+    rf"(?P<uri_params>(?:;{_URI_PARAM_CHAR}+(?:={_URI_PARAM_CHAR}+)?)*)>"
+    rf"(?P<params>(?:;{TOKEN}(?:={_PARAM_VALUE})?)*)"
+)
+_AUTH_PARAM = rf"{TOKEN}[ \t]*=[ \t]*(?:{_QUOTED}|{TOKEN})"
+_CHALLENGE_RE = re.compile(
+    rf"{TOKEN}[ \t]+(?P<params>{_AUTH_PARAM}(?:[ \t]*,[ \t]*{_AUTH_PARAM})*)"
+)
+# Parameter names of text the patterns above accepted, quoted values skipped.
+_PARAM_NAMES_RE = re.compile(r';([^;="]+)(?:=(?:"[^"]*"|[^;"]*))?')
+_AUTH_PARAM_NAMES_RE = re.compile(r'(?:^|,)[ \t]*([^=, \t"]+)[ \t]*=[ \t]*(?:"[^"]*"|[^,"]*)')
+
+
+def _distinct(names: list[str]) -> bool:
+    lowered = {name.lower() for name in names}
+    return len(lowered) == len(names)
+
+
+def address_is_plain(text: str) -> bool:
+    """``parse_address(text)`` will succeed: a name-addr with a SIP URI."""
+    match = _ADDRESS_RE.fullmatch(text)
+    if match is None:
+        return False
+    uri_params = match.group("uri_params")
+    if uri_params and not _distinct(_PARAM_NAMES_RE.findall(uri_params)):
+        return False
+    params = match.group("params")
+    return not params or _distinct(_PARAM_NAMES_RE.findall(params))
+
+
+def challenge_is_plain(text: str) -> bool:
+    """``parse_challenges(text)`` will succeed: one challenge of auth-params."""
+    match = _CHALLENGE_RE.fullmatch(text)
+    return match is not None and _distinct(_AUTH_PARAM_NAMES_RE.findall(match.group("params")))

@@ -1,0 +1,169 @@
+"""The cheap header checks: True only where the full parse is certain to succeed."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from protocols.sip import header_syntax as syntax
+from protocols.sip.errors import ParseError
+from protocols.sip.header_checks import address_is_plain, challenge_is_plain
+from protocols.sip.message import parse_message
+
+KAMAILIO_CONTACT = (
+    "<sip:user1@vyqkh0x58aee.invalid;transport=ws>;expires=600;"
+    'received="sip:127.0.0.1:33606;transport=ws";'
+    '+sip.instance="<urn:uuid:414c343c-1027-44d1-8386-bbc4cd613e30>";reg-id=1'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        (KAMAILIO_CONTACT, True),
+        ("<sip:user1@kazoo.test>;tag=5a52a36c56f4bfa3b8b3ca95a089b64f.7db40000", True),
+        ('"Al, ice" <sips:a@[::1]:65535;lr>;tag=1', True),
+        ('<sip:a@b>;tag="x;tag=y"', True),
+        ("<sip:127.0.0.1:5066;transport=ws;r2=on;lr>", True),
+        # Not this shape: the full parser decides (and may well accept).
+        (KAMAILIO_CONTACT + ";Expires=1", False),  # a repeated parameter
+        ("<sip:a@b;lr;LR>", False),
+        ("<sip:a@b:65536>", False),
+        ("sip:a@b", False),
+        ("Alice <sip:a@b>", False),
+        ('<sip:a@b>;tag="x";tag=y', False),
+        ("<sip:a%40x@b>", False),
+        ("<sip:a@b?subject=x>", False),
+        ("<sip:a:secret@b>", False),
+        ("<sip:a@b>; tag=1", False),
+        ("*", False),
+    ],
+)
+def test_address_shapes(text: str, plain: bool) -> None:
+    assert address_is_plain(text) is plain
+    if plain:
+        syntax.parse_address(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ('Digest realm="kazoo.test", nonce="awfOsGsHzYQyGx6kKyESvUsn3/lLNSt1", qop="auth"', True),
+        ('Digest realm="a,realm=", nonce="b", algorithm=MD5', True),
+        ('Digest realm = "a" ,nonce="b"', True),
+        ('Digest realm="a", Realm="b"', False),
+        ('Digest realm="a", nonce="b", Digest realm="c", nonce="d"', False),
+        ("Digest", False),
+        ('Digest realm="a\\"b"', False),
+        ('Digest realm="a",', False),
+    ],
+)
+def test_challenge_shapes(text: str, plain: bool) -> None:
+    assert challenge_is_plain(text) is plain
+    if plain:
+        syntax.parse_challenges(text)
+
+
+# Values shaped like real ones, slot by slot, with edge cases in every slot
+# and one random piece inserted anywhere, so that examples land on both
+# sides of the edges of both grammars.
+# (good choices, edge cases) per slot.
+_NAMES = (["", '"Alice" ', '"A, b"'], ['"a\\"b" ', "Alice ", '"x"'])
+_SCHEMES = (["<sip:", "<sips:"], ["<SIP:", "<tel:", "sip:", "<"])
+_USERS = (["", "user1@", "a.b@"], ["a%41@", "a:pw@", "a@b@", "@", "a b@"])
+_HOSTS = (["host.invalid", "h-1.example", "1.2.3.4", "[::1]"], ["-h", "1.2.3", "[::g]", ""])
+_PORTS = (["", ":5060", ":65535"], [":65536", ":0", ":", ":99999"])
+_URI_PARAMS = ([";lr", ";transport=ws", ";r2=on"], [";LR", ";x=", ";=y", ";a b", ";x=%41"])
+_PARAMS = (
+    [";tag=1", ';received="sip:x;y=1"', ";expires=600", ';+sip.instance="<urn:uuid:1>"'],
+    [";Tag=2", ';q="a\\"b"', "; x=1", ';e="', ";", ";reg-id=1"],
+)
+_NOISE = ["<", ">", '"', "\\", ",", " ", ";", "=", "@", ":", "?", "%", "é", "\x00"]
+
+
+def _slot(draw: st.DrawFn, choices: tuple[list[str], list[str]]) -> str:
+    good, edge = choices
+    return draw(st.sampled_from(good if draw(st.integers(0, 9)) < 8 else edge))
+
+
+def _splice(draw: st.DrawFn, text: str) -> str:
+    if draw(st.booleans()):
+        return text
+    at = draw(st.integers(0, len(text)))
+    return text[:at] + draw(st.sampled_from(_NOISE)) + text[at:]
+
+
+@st.composite
+def addresses(draw: st.DrawFn) -> str:
+    text = (
+        _slot(draw, _NAMES)
+        + _slot(draw, _SCHEMES)
+        + _slot(draw, _USERS)
+        + _slot(draw, _HOSTS)
+        + _slot(draw, _PORTS)
+        + "".join(_slot(draw, _URI_PARAMS) for _ in range(draw(st.integers(0, 3))))
+        + (">" if draw(st.integers(0, 9)) else "")
+        + "".join(_slot(draw, _PARAMS) for _ in range(draw(st.integers(0, 4))))
+    )
+    return _splice(draw, text)
+
+
+_AUTH_PARAMS = (
+    ['realm="a"', 'nonce="n,x"', "qop=auth", 'qop="auth,auth-int"', "algorithm=MD5"],
+    ['Realm="b"', "x=", '="a"', 'a="b\\"c"', 'Digest realm="c"', "t"],
+)
+
+
+@st.composite
+def challenges(draw: st.DrawFn) -> str:
+    params = [_slot(draw, _AUTH_PARAMS) for _ in range(draw(st.integers(0, 5)))]
+    separator = _slot(draw, ([", ", ",", " , "], [" ", ""]))
+    text = _slot(draw, (["Digest"], ["digest", "Basic", ""])) + " " + separator.join(params)
+    return _splice(draw, text)
+
+
+@given(st.one_of(addresses(), st.text(max_size=40)))
+def test_a_plain_address_always_parses(text: str) -> None:
+    if address_is_plain(text):
+        syntax.parse_address(text)
+
+
+@given(st.one_of(challenges(), st.text(max_size=40)))
+def test_a_plain_challenge_always_parses(text: str) -> None:
+    if challenge_is_plain(text):
+        syntax.parse_challenges(text)
+
+
+@given(addresses(), challenges())
+def test_lazy_values_equal_eager_ones(address: str, challenge: str) -> None:
+    """parse_message accepts a message exactly when its fields parse, and a
+    value built on first read equals the one the parser would have built."""
+    data = (
+        "SIP/2.0 401 Unauthorized\r\n"
+        "Via: SIP/2.0/WS h.invalid;branch=z9hG4bK1\r\n"
+        f"To: {address}\r\n"
+        "From: <sip:a@b>;tag=1\r\n"
+        "Call-ID: c\r\n"
+        "CSeq: 1 REGISTER\r\n"
+        f"Contact: {address}\r\n"
+        f"WWW-Authenticate: {challenge}\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+    try:
+        eager_to = syntax.parse_address(address.strip(" \t"))
+        eager_contact = [syntax.parse_address(a) for a in syntax.split_commas(address)]
+        eager_challenges = syntax.parse_challenges(challenge.strip(" \t"))
+    except ParseError:
+        with pytest.raises(ParseError):
+            parse_message(data)
+        return
+    if address.strip(" \t") == "*" or "\r" in address or "\n" in address:
+        return
+    try:
+        message = parse_message(data)
+    except ParseError:
+        return  # e.g. a control character the message level rejects first
+    assert message.to_address == eager_to
+    assert message.contact == eager_contact
+    assert message.www_authenticate_all == eager_challenges
