@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from protocols.sip import digest_header
 from protocols.sip import header_syntax as syntax
 from protocols.sip.errors import ParseError
 from protocols.sip.header_checks import address_is_plain, challenge_is_plain
@@ -167,3 +168,14 @@ def test_lazy_values_equal_eager_ones(address: str, challenge: str) -> None:
     assert message.to_address == eager_to
     assert message.contact == eager_contact
     assert message.www_authenticate_all == eager_challenges
+
+
+@given(challenges())
+def test_the_digest_clients_fast_read_equals_its_general_one(text: str) -> None:
+    try:
+        general = digest_header.general_challenges(text.strip())
+    except ParseError:
+        with pytest.raises(ParseError):
+            digest_header.parse_challenges(text)
+        return
+    assert digest_header.parse_challenges(text) == general
