@@ -41,11 +41,13 @@ from kazoo_actors.gc_tuning import collector_tuned
 from kazoo_actors.params import RegisterParams
 from kazoo_actors.reconnect_policy import ReconnectPolicy
 
-DEFAULT_MAX_CONNECTING = 50
+DEFAULT_MAX_CONNECTING = 150
 """Connection attempts in flight engine-wide (connect, upgrade, first REGISTER outcome).
 
 Measured here: 1,000 simultaneous connects overflow the server's listen backlog
-and fall under 200 registrations/s on retries; 50 keeps it saturated without that.
+and fall under 200 registrations/s on retries. Registering from cold, 50 and 150
+gave the same rate; bringing 10,000 accounts back after a 10 s Kamailio outage
+took 37-48 s with 50, 27-30 s with 150 and 22 s with 300 in flight.
 """
 
 
