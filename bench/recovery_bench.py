@@ -52,6 +52,14 @@ class EnginePeerConfig(PeerConfig):
         ]
 
 
+def _quantile(moments: list[float], q: float, origin: float) -> float | None:
+    """Seconds after ``origin`` by which a fraction ``q`` of the accounts were back."""
+    if not moments:
+        return None
+    ordered = sorted(moments)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] - origin, 2)
+
+
 def measure(server: KamailioServer, config: PeerConfig, outage: float) -> dict[str, Any]:
     with RecoveryPeer(config) as peer:
         ready = peer.wait_ready()
@@ -66,11 +74,10 @@ def measure(server: KamailioServer, config: PeerConfig, outage: float) -> dict[s
         "registered_before": ready.registered,
         "lost": recovery.lost,
         "all_back_after_return_s": round(recovery.seconds_after(back_at), 2),
-        "median_back_after_return_s": round(
-            sorted(recovery.reregistered_at)[len(recovery.reregistered_at) // 2] - back_at, 2
-        )
-        if recovery.reregistered_at
-        else None,
+        **{
+            f"{name}_back_after_return_s": _quantile(recovery.reregistered_at, q, back_at)
+            for name, q in (("median", 0.5), ("p90", 0.9), ("p99", 0.99))
+        },
         "reconnect_attempts": recovery.reconnect_attempts,
         "peak_attempts_in_flight": recovery.peak_connecting,
     }
