@@ -11,7 +11,10 @@ from __future__ import annotations
 import random
 import re
 
-from sipmessage import Address, Response
+from sipmessage import Response
+
+from . import header_syntax as syntax
+from .errors import ParseError
 
 _DIGITS = re.compile(r"\s*(\d{1,10})\b")
 
@@ -45,8 +48,8 @@ def granted_expiry(response: Response, contact_host: str, instance: str, request
         if host not in value.lower() and instance not in value:
             continue  # another device's binding: not worth parsing
         try:
-            addresses = Address.parse_many(value)
-        except ValueError:
+            addresses = [syntax.parse_address(item) for item in syntax.split_commas(value)]
+        except ParseError:
             continue
         for address in addresses:
             ours = (address.uri.host or "").lower() == host or (
