@@ -98,6 +98,8 @@ class RegisterParams:
     user_agent: str = "kazoo-actors"
     instance_id: str = attrs.field(factory=lambda: f"urn:uuid:{uuid.uuid4()}")
     monitor_connectivity: bool = True
+    subscribe_voicemail: bool = False
+    """Also SUBSCRIBE to the account's own message-summary (Kazoo sends it unsolicited)."""
 
     on_connected: Callback | None = attrs.field(default=None, validator=_callback)
     on_incoming: Callback | None = attrs.field(default=None, validator=_callback)

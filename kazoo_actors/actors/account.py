@@ -49,6 +49,7 @@ from kazoo_actors.actors.transport import (
     TransportStatistics,
     connect,
 )
+from kazoo_actors.actors.voicemail import VoicemailRole
 from kazoo_actors.attempt_gate import AttemptGate
 from kazoo_actors.callbacks import invoke_callback
 from kazoo_actors.event_feed import EventFeed
@@ -56,6 +57,7 @@ from kazoo_actors.params import RegisterParams
 from kazoo_actors.reconnect_policy import ReconnectPolicy
 from protocols.sip.actions import CancelTimer, Send, StartTimer
 from protocols.sip.errors import LocalProtocolError, ParseError
+from protocols.sip.replies import response_to
 
 log = logging.getLogger("kazoo_actors.account")
 
@@ -172,6 +174,7 @@ class AccountActor:
         "_stats",
         "_timers",
         "_transport",
+        "_voicemail",
         "attempt",
         "attempt_started_at",
         "calls",
@@ -225,6 +228,9 @@ class AccountActor:
         self._online = True
         self._registration = RegistrationRole(params, rng=rng)
         self._endpoint = SipEndpoint(account=name)
+        self._voicemail = (
+            VoicemailRole(params, account=name, rng=rng) if params.subscribe_voicemail else None
+        )
         self.calls = CallRouter(
             account=name,
             params=params,
@@ -445,6 +451,9 @@ class AccountActor:
             self._end = SessionEnd.LOGGED_OUT
         elif self._registration.owns_timer(name):
             await self._perform_registration(self._registration.timer_fired(name, now))
+        elif self._voicemail is not None and self._voicemail.owns_timer(name):
+            contact = self._registration.contact
+            await self._perform_requests(self._voicemail.timer_fired(name, now, contact))
         else:
             await self._perform(self._endpoint.timer_fired(name))
 
@@ -452,13 +461,17 @@ class AccountActor:
         self, step: tuple[list[Send | StartTimer | CancelTimer], list[RegistrationResult]]
     ) -> None:
         actions, results = step
+        await self._perform_requests(actions)
+        for result in results:
+            await self._registration_result(result)
+
+    async def _perform_requests(self, actions: list[Send | StartTimer | CancelTimer]) -> None:
+        """Actions of a usage: each request it sends runs in a client transaction."""
         for action in actions:
             if isinstance(action, Send) and isinstance(action.message, Request):
                 await self._perform(self._endpoint.send_request(action.message))
             else:
                 await self._perform([action])
-        for result in results:
-            await self._registration_result(result)
 
     async def _perform(self, outputs: list[Any]) -> None:
         now = trio.current_time()
@@ -469,6 +482,15 @@ class AccountActor:
                 self._timers[item.name] = now + item.seconds
             elif isinstance(item, CancelTimer):
                 self._timers.pop(item.name, None)
+            elif (
+                isinstance(item, FinalResponse | ProvisionalResponse | RequestFailed)
+                and item.request.method == "SUBSCRIBE"
+                and self._voicemail is not None
+            ):
+                if isinstance(item, FinalResponse):
+                    await self._perform_requests(self._voicemail.final_response(item.response, now))
+                elif isinstance(item, RequestFailed):
+                    await self._perform_requests(self._voicemail.request_failed(item.code, now))
             elif (
                 isinstance(item, FinalResponse | ProvisionalResponse | RequestFailed)
                 and item.request.method != "REGISTER"
@@ -498,6 +520,15 @@ class AccountActor:
             self._lost()
 
     async def _incoming(self, request: Request) -> None:
+        if self._voicemail is not None and self._voicemail.claims(request):
+            answer_mwi = self._voicemail.receive_notify(request, trio.current_time())
+            await self._perform(
+                self._endpoint.respond(request, response_to(request, answer_mwi.code))
+            )
+            await self._perform_requests(answer_mwi.actions)
+            for notification in answer_mwi.events:
+                await self._emit(self._with_account(notification))
+            return
         if self.calls.claims(request):
             await self._perform(self.calls.incoming(request, self._endpoint))
             return
@@ -516,6 +547,10 @@ class AccountActor:
                 self.attempt = 0
                 self._series_reported = False
                 await self._emit(events.Connected(account=self.name, expires=result.expires or 0))
+                if self._voicemail is not None:
+                    await self._perform_requests(
+                        self._voicemail.subscribe(trio.current_time(), self._registration.contact)
+                    )
         elif result.outcome is Outcome.UNREGISTERED:
             if self._logouts:
                 self._end = SessionEnd.LOGGED_OUT
@@ -584,6 +619,8 @@ class AccountActor:
             self.calls.hangup_all()
             self._timers["logout"] = trio.current_time() + LOGOUT_TIMEOUT
             self.state = AccountState.LOGGED_OUT
+            if self._voicemail is not None:
+                await self._perform_requests(self._voicemail.unsubscribe(trio.current_time()))
             await self._perform_registration(self._registration.unregister(trio.current_time()))
         else:
             self.state = AccountState.LOGGED_OUT
@@ -617,6 +654,8 @@ class AccountActor:
         self._keepalive.forget(transport)
         self._keepalive_news = 0
         self._endpoint.transport_lost()
+        if self._voicemail is not None:
+            self._voicemail.connection_lost()  # its timers went with the others above
         self.calls.connection_lost()
         self._registration.transport_reset(trio.current_time())
         with trio.CancelScope(shield=True):

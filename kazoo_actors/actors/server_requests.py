@@ -77,11 +77,11 @@ def _notify(request: Request) -> Answer:
         )
         return Answer(response=ok, events=[event])
     if isinstance(notice, MessageSummary):
-        return Answer(response=ok, events=[_voicemail(notice)])
+        return Answer(response=ok, events=[voicemail_notification(notice)])
     return Answer(response=ok, events=[events.notification("unknown_notification", source=notice)])
 
 
-def _voicemail(summary: MessageSummary) -> events.Notification:
+def voicemail_notification(summary: MessageSummary) -> events.Notification:
     counts = summary.voice or (summary.counts[0][1] if summary.counts else None)
     return events.notification(
         "voicemail_notification",

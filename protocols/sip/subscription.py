@@ -175,6 +175,17 @@ class Subscription:
         self._challenges = 0
         return [CancelTimer(name=REFRESH_TIMER), self._send(0)]
 
+    def reset(self) -> list[SubscriptionOutput]:
+        """The connection under the subscription is gone: forget it without a word.
+
+        A subscription lives on one flow (RFC 5626); after a reconnect the owner
+        subscribes again, in a new dialog.
+        """
+        self._state = SubscriptionState.IDLE
+        self._in_flight = None
+        self._forget_dialog()
+        return [CancelTimer(name=REFRESH_TIMER)]
+
     def timer_fired(self, name: str, now: float) -> list[SubscriptionOutput]:
         if name != REFRESH_TIMER or self._state is not SubscriptionState.ACTIVE:
             return []

@@ -235,3 +235,13 @@ def test_stray_responses_are_ignored() -> None:
     stray = parse_message(answer(request, 200).replace(b"CSeq: 1 ", b"CSeq: 9 "))
     assert sub.receive_response(stray, 0.1) == []
     assert sub.state is SubscriptionState.SUBSCRIBING
+
+
+def test_reset_forgets_the_dialog_for_a_fresh_subscription() -> None:
+    sub = new_subscription()
+    initial = established(sub)
+    assert sub.reset() == [CancelTimer(name=REFRESH_TIMER)]
+    assert sub.state is SubscriptionState.IDLE
+    assert not sub.matches(notify(initial, "active"))
+    fresh = sent(sub.subscribe(5.0))
+    assert fresh.headers.get("Call-ID") != initial.headers.get("Call-ID")
