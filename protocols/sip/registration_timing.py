@@ -48,7 +48,9 @@ def granted_expiry(response: Response, contact_host: str, instance: str, request
         if host not in value.lower() and instance not in value:
             continue  # another device's binding: not worth parsing
         try:
-            addresses = [syntax.parse_address(item) for item in syntax.split_commas(value)]
+            # Parsed messages hold one element per value already.
+            items = syntax.split_commas(value) if "," in value else [value.strip(" \t")]
+            addresses = [syntax.parse_address(item) for item in items]
         except ParseError:
             continue
         for address in addresses:
