@@ -22,8 +22,12 @@ HASHES = {
 PREFERENCE = ("SHA-256", "SHA-256-sess", "MD5", "MD5-sess")
 
 
+# The constructors themselves: hashlib.new() looks the name up on every call.
+_CONSTRUCTORS = {"md5": hashlib.md5, "sha256": hashlib.sha256}
+
+
 def _hex(algorithm: str, text: str) -> str:
-    return hashlib.new(HASHES[algorithm], text.encode("utf-8")).hexdigest()
+    return _CONSTRUCTORS[HASHES[algorithm]](text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

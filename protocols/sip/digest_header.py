@@ -159,7 +159,9 @@ def digest_challenge(challenge: Challenge, *, proxy: bool) -> DigestChallenge | 
 
 
 def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if '"' in value or "\\" in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{value}"'
 
 
 def format_digest_credentials(params: Iterable[tuple[str, str, bool]]) -> str:
