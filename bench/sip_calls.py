@@ -163,7 +163,8 @@ async def serve_callees(args: argparse.Namespace) -> None:
         for phone in phones:
             phone.account.call_defaults.media_options = _options(args.codec)
         print("ready", flush=True)
-        await trio.wrap_file(sys.stdin).read()
+        # Block in a worker thread until the parent closes our stdin.
+        await trio.to_thread.run_sync(sys.stdin.read)
 
 
 @asynccontextmanager
