@@ -164,7 +164,7 @@ async def serve_callees(args: argparse.Namespace) -> None:
             phone.account.call_defaults.media_options = _options(args.codec)
         print("ready", flush=True)
         # Block in a worker thread until the parent closes our stdin.
-        await trio.to_thread.run_sync(sys.stdin.read)
+        await trio.to_thread.run_sync(sys.stdin.read, abandon_on_cancel=True)
 
 
 @asynccontextmanager
