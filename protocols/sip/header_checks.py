@@ -56,11 +56,11 @@ def address_is_plain(text: str) -> bool:
     match = _ADDRESS_RE.fullmatch(text)
     if match is None:
         return False
-    uri_params = match.group("uri_params")
-    if uri_params and not _distinct(_PARAM_NAMES_RE.findall(uri_params)):
+    # One ';' (a To tag, a lone lr) cannot repeat a name: most values end here.
+    uri_params, params = match.group("uri_params", "params")
+    if uri_params.count(";") > 1 and not _distinct(_PARAM_NAMES_RE.findall(uri_params)):
         return False
-    params = match.group("params")
-    return not params or _distinct(_PARAM_NAMES_RE.findall(params))
+    return params.count(";") <= 1 or _distinct(_PARAM_NAMES_RE.findall(params))
 
 
 def challenge_is_plain(text: str) -> bool:

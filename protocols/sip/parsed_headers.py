@@ -15,6 +15,9 @@ from typing import TypeVar, cast
 from sipmessage import Headers
 
 T = TypeVar("T")
+# Values checked by parse_message but built on first read have no entry yet;
+# a sentinel, not KeyError, because that miss is the common case now.
+_NOT_PARSED = object()
 
 
 class ParsedHeaders(Headers):
@@ -36,10 +39,9 @@ class ParsedHeaders(Headers):
 
     def typed(self, key: str, parse: Callable[[list[str]], T]) -> T:
         """The typed value of the field ``key`` (lower case), parsed at most once."""
-        try:
-            return cast(T, self._typed[key])
-        except KeyError:
-            pass
+        found = self._typed.get(key, _NOT_PARSED)
+        if found is not _NOT_PARSED:
+            return cast(T, found)
         value = parse(self._index.get(key, []))
         self._typed[key] = value
         return value
