@@ -56,6 +56,14 @@ _HOSTPORT_PARAMS_RE = re.compile(
     rf"(?P<host>{HOST})(?::(?P<port>[0-9]{{1,5}}))?"
     rf"(?P<params>(?:;{_URI_PARAM_CHAR}+(?:={_URI_PARAM_CHAR}+)?)*)"
 )
+# The common name-addr up to its '>': an optional quoted name without
+# quoted-pairs, a sip/sips URI without escapes, password or headers.
+_PLAIN_URI_PARAM_CHAR = r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$]"
+_PLAIN_NAME_ADDR_RE = re.compile(
+    rf'(?:"(?P<name>[^"\\]*)"{WS})?<(?P<scheme>sips?):'
+    rf"(?:(?P<user>[A-Za-z0-9\-_.!~*'()&=+$]+)@)?(?P<host>{HOST})(?::(?P<port>[0-9]{{1,5}}))?"
+    rf"(?P<uri_params>(?:;{_PLAIN_URI_PARAM_CHAR}+(?:={_PLAIN_URI_PARAM_CHAR}+)?)*)>"
+)
 _QUOTED_NAME_RE = re.compile(rf"({QUOTED}){WS}<")
 _TOKEN_NAME_RE = re.compile(rf"((?:{TOKEN}(?:[ \t]+{TOKEN})*)?){WS}<")
 _ADDR_SPEC_RE = re.compile(r"[^;\s]+")
@@ -256,6 +264,38 @@ def _uri_params(text: str) -> Parameters:
 
 def parse_address(text: str) -> Address:
     """``(name-addr / addr-spec) *(SEMI generic-param)``, one list element."""
+    plain = _PLAIN_NAME_ADDR_RE.match(text)
+    if plain is not None:
+        return _plain_address(text, plain)
+    return general_address(text)
+
+
+def _plain_address(text: str, match: re.Match[str]) -> Address:
+    """The name-addr shape of ``_PLAIN_NAME_ADDR_RE`` read from its groups.
+
+    Its URI has no escapes, password, headers, '@' or '?' outside the
+    userinfo separator, so the groups are exactly what ``general_address``
+    would find with one more pass of ``_HOSTPORT_PARAMS_RE``.
+    """
+    name, scheme, user, host, port_text, uri_params = match.group(
+        "name", "scheme", "user", "host", "port", "uri_params"
+    )
+    port = int(port_text) if port_text else None
+    if port is not None and port > 65535:
+        raise fail("URI port", text[match.start("scheme") : match.end() - 1])
+    uri = URI(
+        scheme=scheme,
+        host=host,
+        user=user,
+        password=None,
+        port=port,
+        parameters=_uri_params(uri_params) if uri_params else Parameters(),
+    )
+    return Address(uri=uri, name=name or "", parameters=parse_params(text, match.end()))
+
+
+def general_address(text: str) -> Address:
+    """``parse_address`` for any shape."""
     if text.startswith('"'):
         match = _QUOTED_NAME_RE.match(text)
         if match is None:

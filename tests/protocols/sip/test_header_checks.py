@@ -179,3 +179,14 @@ def test_the_digest_clients_fast_read_equals_its_general_one(text: str) -> None:
             digest_header.parse_challenges(text)
         return
     assert digest_header.parse_challenges(text) == general
+
+
+@given(addresses())
+def test_the_fast_address_read_equals_the_general_one(text: str) -> None:
+    try:
+        general = syntax.general_address(text)
+    except ParseError:
+        with pytest.raises(ParseError):
+            syntax.parse_address(text)
+        return
+    assert syntax.parse_address(text) == general
