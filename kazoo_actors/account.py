@@ -71,7 +71,7 @@ class Account:
 
     def events(self) -> AsyncIterator[AccountEvent]:
         """Every event from now on (and the recent ones not yet read); ends after logout."""
-        return self._feed.__aiter__()
+        return self._feed.watch()
 
     async def logout(self) -> None:
         """Unregister (Expires: 0), close the connection and stop the account."""
