@@ -122,7 +122,9 @@ async def run(args: argparse.Namespace) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, args.count + 1024)), hard))
     process = psutil.Process()
     tally = Tally(args.count, args.mode == "recovery")
-    async with open_engine(max_connecting=args.concurrency, monitor_connectivity=False) as engine:
+    async with open_engine(
+        max_connecting=args.concurrency, monitor_connectivity=False, tune_gc=True
+    ) as engine:
         gc.collect()
         rss_before = process.memory_info().rss
         cpu_before = _cpu(process)

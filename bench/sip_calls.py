@@ -156,7 +156,7 @@ async def bench_setup(engine: Engine, server: KamailioServer, calls: int) -> dic
 async def serve_callees(args: argparse.Namespace) -> None:
     """Child process: ``--serve-callees`` accounts answering every call until stdin closes."""
     server = _RemoteLab(args.ws_url, args.realm, args.password)
-    async with open_engine() as engine:
+    async with open_engine(tune_gc=True) as engine:
         phones = await register_phones(
             engine, server, args.prefix, args.serve_callees, media=args.media, tone=880
         )
@@ -325,7 +325,7 @@ def _cpu_seconds(pid: int | None, *, tree: bool = True) -> float:
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with lab() as server, open_engine() as engine:
+    async with lab() as server, open_engine(tune_gc=True) as engine:
         if args.only in (None, "setup"):
             print(json.dumps(await bench_setup(engine, server, args.setup_calls)), flush=True)
         if args.only in (None, "concurrent"):

@@ -21,8 +21,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "open_engine": "kazoo_actors.engine",
     "Engine": "kazoo_actors.engine",
-    "KazooError": "kazoo_actors.engine",
-    "MediaStackUnavailable": "kazoo_actors.engine",
+    "KazooError": "kazoo_actors.errors",
+    "MediaStackUnavailable": "kazoo_actors.errors",
     "Account": "kazoo_actors.account",
     "Call": "kazoo_actors.call",
     "CallError": "kazoo_actors.call",
@@ -50,7 +50,8 @@ __all__ = [
 if TYPE_CHECKING:
     from kazoo_actors.account import Account
     from kazoo_actors.call import Call, CallError, NoCurrentCall
-    from kazoo_actors.engine import Engine, KazooError, MediaStackUnavailable, open_engine
+    from kazoo_actors.engine import Engine, open_engine
+    from kazoo_actors.errors import KazooError, MediaStackUnavailable
     from kazoo_actors.events import Error, Notification
     from kazoo_actors.params import RegisterParams
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import attrs
 import trio
 
+from kazoo_actors.errors import KazooError
 from kazoo_actors.event_feed import EventFeed
 from media.probe import ProbeReading
 from media.session import MediaSession, MediaStatistics
@@ -24,7 +25,7 @@ from media.sources import AudioSource
 from protocols.sip.dtmf_relay import check_digit
 
 
-class CallError(Exception):
+class CallError(KazooError):
     """The call cannot do what was asked (ended, not answered yet, not registered...)."""
 
 

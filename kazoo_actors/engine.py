@@ -36,6 +36,7 @@ from kazoo_actors.actors.connectivity import (
 from kazoo_actors.actors.keepalive import KeepaliveScheduler, KeepaliveStatistics
 from kazoo_actors.actors.supervisor import Supervisor, SupervisorStatistics
 from kazoo_actors.attempt_gate import AttemptGate, AttemptGateStatistics
+from kazoo_actors.errors import MediaStackUnavailable
 from kazoo_actors.event_feed import EventFeed
 from kazoo_actors.gc_tuning import collector_tuned
 from kazoo_actors.params import RegisterParams
@@ -49,14 +50,6 @@ and fall under 200 registrations/s on retries. Registering from cold, 50 and 150
 gave the same rate; bringing 10,000 accounts back after a 10 s Kamailio outage
 took 37-48 s with 50, 27-30 s with 150 and 22 s with 300 in flight.
 """
-
-
-class KazooError(Exception):
-    """Base class of the errors the engine raises to the program."""
-
-
-class MediaStackUnavailable(KazooError):
-    """The chosen media stack is not available (the seed's "flash missing")."""
 
 
 @attrs.frozen(kw_only=True)
@@ -233,7 +226,7 @@ async def open_engine(
     rng: random.Random | None = None,
     monitor_connectivity: bool = True,
     connectivity_period: float = 1.0,
-    tune_gc: bool = True,
+    tune_gc: bool = False,
 ) -> AsyncIterator[Engine]:
     """Start the engine; leaving the block stops every account (without unregistering).
 
@@ -244,9 +237,11 @@ async def open_engine(
     to two seconds: the keep-alive scheduler works in one-second slots).
     ``monitor_connectivity=False`` runs no connectivity monitor at all (each
     account can still turn its own notifications off).
-    ``tune_gc`` raises CPython's garbage-collector thresholds while the engine
-    runs (see ``kazoo_actors.gc_tuning``: full collections were a fifth of the
-    CPU of registering thousands of accounts); False leaves them alone.
+    ``tune_gc=True`` raises CPython's garbage-collector thresholds while the
+    engine runs (see ``kazoo_actors.gc_tuning``: full collections were a fifth
+    of the CPU of registering thousands of accounts). It changes a setting of
+    the whole process, so a library leaves it off by default; the
+    command-line tools, which own their process, turn it on.
     """
     if force_rtmp:
         raise MediaStackUnavailable("force_rtmp: the RTMP media stack is not available yet")

@@ -11,8 +11,9 @@ registrations per second rose from 320 to 406.
 The young-generation threshold is raised too (collections of 10,000 fresh
 objects instead of 700 cost the same in total but run less often). Cyclic
 garbage lives somewhat longer; nothing is leaked, and the engine restores the
-previous thresholds when it stops. ``open_engine(tune_gc=False)`` leaves the
-host program's settings alone.
+previous thresholds when it stops. It is opt-in (``open_engine(tune_gc=True)``),
+as it changes a setting of the host program's whole process; the command-line
+tools turn it on.
 """
 
 from __future__ import annotations

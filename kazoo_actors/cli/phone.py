@@ -177,7 +177,7 @@ async def _in_call(call: Call, options: PhoneOptions, out: TextIO, *, first: boo
 
 async def run_phone(options: PhoneOptions, out: TextIO) -> int:
     answered = False
-    async with open_engine() as engine:
+    async with open_engine(tune_gc=True) as engine:
         account = await engine.register(options.params)
         _configure(account, options)
         ours: list[Call] = []

@@ -64,7 +64,7 @@ def _print(out: TextIO, event: AccountEvent) -> None:
 
 
 async def run_register(params: RegisterParams, seconds: float, out: TextIO) -> int:
-    async with open_engine() as engine:
+    async with open_engine(tune_gc=True) as engine:
         account = await engine.register(params)
         registered = False
         with (

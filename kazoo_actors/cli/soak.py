@@ -112,7 +112,7 @@ async def run_soak(args: argparse.Namespace, *, progress: TextIO | None = None) 
     live = progress is not None and progress.isatty()
     mix_settings = call_mix_settings(args)
     mix = CallMix(mix_settings) if mix_settings is not None else None
-    async with open_engine(max_connecting=args.concurrency) as engine:
+    async with open_engine(max_connecting=args.concurrency, tune_gc=True) as engine:
         accounts: list[Account] = []
 
         def on_event(index: int, event: AccountEvent) -> None:

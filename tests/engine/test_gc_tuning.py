@@ -21,18 +21,18 @@ def default_thresholds() -> Iterator[tuple[int, int, int]]:
         gc.set_threshold(*saved)
 
 
-async def test_open_engine_raises_the_thresholds_and_restores_them(
+async def test_tune_gc_raises_the_thresholds_and_restores_them(
     default_thresholds: tuple[int, int, int],
 ) -> None:
-    async with open_engine(monitor_connectivity=False):
+    async with open_engine(monitor_connectivity=False, tune_gc=True):
         assert gc.get_threshold() == ENGINE_GC_THRESHOLDS
     assert gc.get_threshold() == default_thresholds
 
 
-async def test_tune_gc_false_leaves_the_host_settings_alone(
+async def test_by_default_the_host_settings_are_left_alone(
     default_thresholds: tuple[int, int, int],
 ) -> None:
-    async with open_engine(monitor_connectivity=False, tune_gc=False):
+    async with open_engine(monitor_connectivity=False):
         assert gc.get_threshold() == default_thresholds
 
 
