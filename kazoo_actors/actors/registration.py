@@ -16,6 +16,7 @@ import random
 import attrs
 from sipmessage import Response
 
+from kazoo_actors.actors.timer_names import prefixed
 from kazoo_actors.params import RegisterParams
 from protocols.sip.actions import CancelTimer, Send, StartTimer
 from protocols.sip.digest import DigestCredentials
@@ -108,10 +109,8 @@ def _split(
     actions: list[Action] = []
     results: list[RegistrationResult] = []
     for item in outputs:
-        if isinstance(item, StartTimer):
-            actions.append(StartTimer(name=TIMER_PREFIX + item.name, seconds=item.seconds))
-        elif isinstance(item, CancelTimer):
-            actions.append(CancelTimer(name=TIMER_PREFIX + item.name))
+        if isinstance(item, StartTimer | CancelTimer):
+            actions.append(prefixed(item, TIMER_PREFIX))
         elif isinstance(item, Send):
             actions.append(item)
         elif isinstance(item, Registered):

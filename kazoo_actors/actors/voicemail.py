@@ -19,6 +19,7 @@ from sipmessage import Request, Response
 
 from kazoo_actors import events
 from kazoo_actors.actors.server_requests import voicemail_notification
+from kazoo_actors.actors.timer_names import prefixed
 from kazoo_actors.params import RegisterParams
 from protocols.sip.actions import CancelTimer, Send, StartTimer
 from protocols.sip.digest import DigestClient, DigestCredentials
@@ -133,10 +134,8 @@ class VoicemailRole:
     def _actions(self, outputs: list[SubscriptionOutput]) -> list[Action]:
         actions: list[Action] = []
         for item in outputs:
-            if isinstance(item, StartTimer):
-                actions.append(StartTimer(name=TIMER_PREFIX + item.name, seconds=item.seconds))
-            elif isinstance(item, CancelTimer):
-                actions.append(CancelTimer(name=TIMER_PREFIX + item.name))
+            if isinstance(item, StartTimer | CancelTimer):
+                actions.append(prefixed(item, TIMER_PREFIX))
             elif isinstance(item, Send):
                 actions.append(item)
             elif isinstance(item, Subscribed):
