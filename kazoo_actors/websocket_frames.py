@@ -5,19 +5,17 @@ UTF-8 incrementally and masks byte by byte through several layers; at
 thousands of registrations per second that was a tenth of the engine's CPU.
 A SIP client needs only whole text/binary messages, ping, pong and close.
 
-Masking keys come from one Mersenne Twister per process, seeded from
-``os.urandom``: RFC 6455 s.5.3 wants keys a hostile script cannot predict so
-that it cannot choose the bytes an intermediary sees (cache poisoning by
-browser code). Our payloads are SIP messages we build ourselves, and the key
-stays unknown to the network peer; ``os.urandom`` per frame would be a system
-call per message. For the same reason the keep-alive ping is one frame built
-once (its payload is our constant, nothing a third party chooses).
+Masking keys are cut from a pool of ``os.urandom`` bytes refilled 4 KiB at a
+time: RFC 6455 s.5.3 requires keys from a strong source of entropy (a peer
+sees every key in the frame header, so a seeded PRNG's state could be
+recovered from them), and one system call per 1,024 frames keeps that cheap.
+The keep-alive ping is one frame built once (its payload is our constant,
+nothing a third party chooses).
 """
 
 from __future__ import annotations
 
 import os
-import random
 import struct
 
 OP_CONTINUATION = 0x0
@@ -30,7 +28,9 @@ OP_PONG = 0xA
 MAX_MESSAGE_BYTES = 1 << 20
 """A message (all its fragments) larger than this fails the connection."""
 
-_keys = random.Random(os.urandom(32))
+_POOL_BYTES = 4096
+_pool = b""
+_pool_at = 0
 _DATA_OPCODES = (OP_TEXT, OP_BINARY)
 _CONTROL_OPCODES = (OP_CLOSE, OP_PING, OP_PONG)
 
@@ -44,8 +44,12 @@ class FramingError(Exception):
 
 
 def random_bytes(count: int) -> bytes:
-    """Bytes from the process's seeded generator: unpredictable to peers, no system call."""
-    return _keys.getrandbits(8 * count).to_bytes(count, "little")
+    """Bytes from the operating system's generator, pooled to spare system calls."""
+    global _pool, _pool_at
+    if _pool_at + count > len(_pool):
+        _pool, _pool_at = os.urandom(max(_POOL_BYTES, count)), 0
+    start, _pool_at = _pool_at, _pool_at + count
+    return _pool[start:_pool_at]
 
 
 def mask_key() -> bytes:
