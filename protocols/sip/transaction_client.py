@@ -149,9 +149,9 @@ class _ClientTransaction(TransactionMachine):
     __slots__ = ("key",)
 
     def __init__(
-        self, request: Request, table: Table, *, reliable: bool, timers: TimerSettings
+        self, request: Request, *, reliable: bool, timers: TimerSettings = DEFAULT_TIMERS
     ) -> None:
-        super().__init__(request, table, reliable=reliable, timers=timers)
+        super().__init__(request, reliable=reliable, timers=timers)
         self.key: ClientKey = client_key(request)
 
     def start(self) -> list[Output]:
@@ -184,13 +184,13 @@ class InviteClientTransaction(_ClientTransaction):
     __slots__ = ("_ack", "_to_tags")
 
     role = "INVITE client transaction"
+    for_invite = True
+    tables = INVITE_CLIENT_TABLES
 
     def __init__(
         self, request: Request, *, reliable: bool, timers: TimerSettings = DEFAULT_TIMERS
     ) -> None:
-        if request.method != "INVITE":
-            raise LocalProtocolError(f"create for {request.method}", "Idle", self.role)
-        super().__init__(request, INVITE_CLIENT_TABLES[reliable], reliable=reliable, timers=timers)
+        super().__init__(request, reliable=reliable, timers=timers)
         self._ack: Request | None = None
         self._to_tags: set[str] = set()
 
@@ -221,15 +221,8 @@ class NonInviteClientTransaction(_ClientTransaction):
     __slots__ = ()
 
     role = "non-INVITE client transaction"
-
-    def __init__(
-        self, request: Request, *, reliable: bool, timers: TimerSettings = DEFAULT_TIMERS
-    ) -> None:
-        if request.method in ("INVITE", "ACK"):
-            raise LocalProtocolError(f"create for {request.method}", "Idle", self.role)
-        super().__init__(
-            request, NON_INVITE_CLIENT_TABLES[reliable], reliable=reliable, timers=timers
-        )
+    for_invite = False
+    tables = NON_INVITE_CLIENT_TABLES
 
 
 ClientTransaction = InviteClientTransaction | NonInviteClientTransaction

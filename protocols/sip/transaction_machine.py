@@ -22,13 +22,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sipmessage import Request, Response
 
 from .actions import CancelTimer, StartTimer
 from .errors import LocalProtocolError, ParseError
 from .transaction_events import Output, Terminated
-from .transaction_timers import RETRANSMIT_TIMERS, TimerSettings
+from .transaction_timers import DEFAULT_TIMERS, RETRANSMIT_TIMERS, TimerSettings
 
 
 class State(enum.Enum):
@@ -129,11 +130,19 @@ class TransactionMachine:
         "timers",
     )
 
-    role = "transaction"
+    role: ClassVar[str] = "transaction"
+    for_invite: ClassVar[bool]
+    """True for the INVITE kinds (only INVITE), False for the others (neither INVITE nor ACK)."""
+    tables: ClassVar[Mapping[bool, Table]]
+    """The transition table for a reliable (True) and an unreliable (False) transport."""
 
     def __init__(
-        self, request: Request, table: Table, *, reliable: bool, timers: TimerSettings
+        self, request: Request, *, reliable: bool, timers: TimerSettings = DEFAULT_TIMERS
     ) -> None:
+        method = request.method
+        if method == "ACK" or (method == "INVITE") != self.for_invite:
+            raise LocalProtocolError(f"create for {method}", "Idle", self.role)
+        table = self.tables[reliable]
         self.request = request
         self.reliable = reliable
         self.timers = timers

@@ -148,9 +148,9 @@ class _ServerTransaction(TransactionMachine):
     __slots__ = ("key", "last_response")
 
     def __init__(
-        self, request: Request, table: Table, *, reliable: bool, timers: TimerSettings
+        self, request: Request, *, reliable: bool, timers: TimerSettings = DEFAULT_TIMERS
     ) -> None:
-        super().__init__(request, table, reliable=reliable, timers=timers)
+        super().__init__(request, reliable=reliable, timers=timers)
         self.key: ServerKey = server_key(request)
         self.last_response: Response | None = None
 
@@ -193,28 +193,16 @@ class InviteServerTransaction(_ServerTransaction):
     __slots__ = ()
 
     role = "INVITE server transaction"
-
-    def __init__(
-        self, request: Request, *, reliable: bool, timers: TimerSettings = DEFAULT_TIMERS
-    ) -> None:
-        if request.method != "INVITE":
-            raise LocalProtocolError(f"create for {request.method}", "Idle", self.role)
-        super().__init__(request, INVITE_SERVER_TABLES[reliable], reliable=reliable, timers=timers)
+    for_invite = True
+    tables = INVITE_SERVER_TABLES
 
 
 class NonInviteServerTransaction(_ServerTransaction):
     __slots__ = ()
 
     role = "non-INVITE server transaction"
-
-    def __init__(
-        self, request: Request, *, reliable: bool, timers: TimerSettings = DEFAULT_TIMERS
-    ) -> None:
-        if request.method in ("INVITE", "ACK"):
-            raise LocalProtocolError(f"create for {request.method}", "Idle", self.role)
-        super().__init__(
-            request, NON_INVITE_SERVER_TABLES[reliable], reliable=reliable, timers=timers
-        )
+    for_invite = False
+    tables = NON_INVITE_SERVER_TABLES
 
 
 ServerTransaction = InviteServerTransaction | NonInviteServerTransaction
