@@ -54,6 +54,7 @@ from sipmessage import URI, Address, Parameters, Request, Response, Via
 from . import checked_headers
 from .errors import LocalProtocolError
 from .identifiers import new_branch
+from .request_start import start_request
 
 TARGET_REFRESH_METHODS = frozenset({"INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY"})
 # Methods whose requests carry our Contact: target refreshes, and REFER (RFC 3515).
@@ -373,20 +374,19 @@ class Dialog:
         headers: Iterable[tuple[str, str]],
     ) -> Request:
         uri, routes = self._request_uri_and_routes()
-        request = Request(method, uri, body=body)
         via = self.local_via
         branch = new_branch(self._rng)
-        request.headers.add(
-            "Via",
-            str(Via(via.transport, via.host, via.port, via.parameters.replace(branch=branch))),
+        request = start_request(
+            method,
+            uri,
+            via=Via(via.transport, via.host, via.port, via.parameters.replace(branch=branch)),
+            from_=_with_tag(self.local_uri, self.local_tag),
+            to=_with_tag(self.remote_uri, self.remote_tag),
+            call_id=self.call_id,
+            cseq=sequence,
+            routes=routes,
+            body=body,
         )
-        for route in routes:
-            request.headers.add("Route", route)
-        request.headers.add("Max-Forwards", "70")
-        request.headers.add("From", _with_tag(self.local_uri, self.local_tag))
-        request.headers.add("To", _with_tag(self.remote_uri, self.remote_tag))
-        request.headers.add("Call-ID", self.call_id)
-        request.headers.add("CSeq", f"{sequence} {method}")
         if method in _CONTACT_METHODS and self.local_contact is not None:
             request.headers.add("Contact", str(self.local_contact))
         for name, value in headers:

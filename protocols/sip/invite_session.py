@@ -55,6 +55,7 @@ from .invite_events import (
 )
 from .invite_states import TRANSITIONS, Role, SessionState
 from .replies import reason_phrase, response_to
+from .request_start import start_request
 from .respond_action import Respond
 from .sdp_direction import answer_direction, offered_direction, with_direction
 from .transaction_requests import build_cancel
@@ -209,14 +210,17 @@ class InviteSession:
         session._call_id = new_call_id(session._rng)
         session._local_tag = new_tag(session._rng)
         session._from = f"{Address.parse(local_address)};tag={session._local_tag}"
-        invite = Request("INVITE", session._target, body=offer_sdp.encode("utf-8"))
+        invite = start_request(
+            "INVITE",
+            session._target,
+            via=session._via(),
+            from_=session._from,
+            to=str(Address(uri=session._target)),
+            call_id=session._call_id,
+            cseq=session._rng.randint(1, 2**20),
+            body=offer_sdp.encode("utf-8"),
+        )
         headers = invite.headers
-        headers.add("Via", session._via())
-        headers.add("Max-Forwards", "70")
-        headers.add("From", session._from)
-        headers.add("To", str(Address(uri=session._target)))
-        headers.add("Call-ID", session._call_id)
-        headers.add("CSeq", f"{session._rng.randint(1, 2**20)} INVITE")
         headers.add("Contact", f"<{contact}>")
         headers.add("Allow", ALLOW)
         headers.add("Supported", "replaces")
@@ -609,7 +613,7 @@ class InviteSession:
                 continue
             for value in old.headers.getlist(name):
                 if lowered == "via":
-                    value = self._via()
+                    value = str(self._via())
                 elif lowered == "cseq":
                     value = f"{sequence} INVITE"
                 invite.headers.add(name, value)
@@ -788,15 +792,10 @@ class InviteSession:
             self.dialog.terminate()
         return Ended(outcome=outcome, code=code, reason=reason, by=by)
 
-    def _via(self) -> str:
+    def _via(self) -> Via:
         via = self._local_via
-        return str(
-            Via(
-                via.transport,
-                via.host,
-                via.port,
-                via.parameters.replace(branch=new_branch(self._rng)),
-            )
+        return Via(
+            via.transport, via.host, via.port, via.parameters.replace(branch=new_branch(self._rng))
         )
 
     def _require_role(self, role: Role, event: str) -> None:

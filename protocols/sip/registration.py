@@ -15,12 +15,11 @@ import random
 import uuid
 from typing import cast
 
-from sipmessage import URI, CSeq, Parameters, Request, Response, Via
+from sipmessage import URI, Parameters, Request, Response, Via
 
 from .actions import CancelTimer, Send, StartTimer
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .identifiers import new_branch, new_call_id, new_tag, random_token
-from .message import SipRequest
 from .parsed_headers import ParsedHeaders
 from .registration_events import (
     Registered,
@@ -32,6 +31,7 @@ from .registration_events import (
     next_state,
 )
 from .registration_timing import granted_expiry, leading_seconds, refresh_delay
+from .request_start import start_request
 
 RegistrationOutput = Send | StartTimer | CancelTimer | RegistrationEvent
 
@@ -255,29 +255,20 @@ class Registration:
 
     def _send(self, expires: int, now: float) -> Send:
         self._cseq += 1
-        request = SipRequest("REGISTER", _registrar_uri(self._registrar))
+        request = start_request(
+            "REGISTER",
+            _registrar_uri(self._registrar),
+            via=Via(
+                transport=self._via_transport,
+                host=self._contact_host,
+                parameters=Parameters(branch=new_branch(self._rng)),
+            ),
+            from_=f"<{self._aor}>;tag={self._from_tag}",
+            to=f"<{self._aor}>",
+            call_id=self._call_id,
+            cseq=self._cseq,
+        )
         headers = cast(ParsedHeaders, request.headers)
-        # The typed Via and CSeq go in with their text, so the transaction's
-        # key comes from the branch drawn here instead of parsing our own Via.
-        branch = new_branch(self._rng)
-        headers.load(
-            "Via",
-            [f"SIP/2.0/{self._via_transport} {self._contact_host};branch={branch}"],
-            [
-                Via(
-                    transport=self._via_transport,
-                    host=self._contact_host,
-                    parameters=Parameters(branch=branch),
-                )
-            ],
-        )
-        headers.load("Max-Forwards", ["70"])
-        headers.load("To", [f"<{self._aor}>"])
-        headers.load("From", [f"<{self._aor}>;tag={self._from_tag}"])
-        headers.load("Call-ID", [self._call_id])
-        headers.load(
-            "CSeq", [f"{self._cseq} REGISTER"], CSeq(sequence=self._cseq, method="REGISTER")
-        )
         headers.load(
             "Contact",
             [

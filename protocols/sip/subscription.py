@@ -27,7 +27,7 @@ import enum
 import random
 from dataclasses import dataclass
 
-from sipmessage import URI, Request, Response
+from sipmessage import URI, Parameters, Request, Response, Via
 
 from .actions import CancelTimer, Send, StartTimer
 from .dialog import Dialog, DialogState, id_for_request
@@ -36,6 +36,7 @@ from .errors import LocalProtocolError, ParseError
 from .identifiers import new_branch, new_call_id, new_tag
 from .message import SipRequest
 from .registration_timing import leading_seconds, refresh_delay
+from .request_start import start_request
 
 REFRESH_TIMER = "subscription-refresh"
 DEFAULT_EXPIRES = 3600
@@ -279,16 +280,18 @@ class Subscription:
             self._call_id = new_call_id(self._rng)
             self._from_tag = new_tag(self._rng)
         self._cseq += 1
-        request = Request("SUBSCRIBE", URI.parse(self._aor))
-        headers = request.headers
-        headers.add(
-            "Via", f"SIP/2.0/{self._transport} {self._via_host};branch={new_branch(self._rng)}"
+        request = start_request(
+            "SUBSCRIBE",
+            URI.parse(self._aor),
+            via=Via(
+                self._transport, self._via_host, parameters=Parameters(branch=new_branch(self._rng))
+            ),
+            from_=f"<{self._aor}>;tag={self._from_tag}",
+            to=f"<{self._aor}>",
+            call_id=self._call_id,
+            cseq=self._cseq,
         )
-        headers.add("Max-Forwards", "70")
-        headers.add("To", f"<{self._aor}>")
-        headers.add("From", f"<{self._aor}>;tag={self._from_tag}")
-        headers.add("Call-ID", self._call_id)
-        headers.add("CSeq", f"{self._cseq} SUBSCRIBE")
+        headers = request.headers
         headers.add("Contact", f"<{self._contact}>")
         for name, value in self._headers(expires):
             headers.add(name, value)
