@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from sipmessage import Message, Request, Response
 
@@ -28,10 +28,7 @@ from protocols.sip.replies import response_to
 DEMO_PASSWORD = "demo-password"
 
 
-def add_parser(subparsers: Any) -> None:
-    demo = subparsers.add_parser(
-        "demo", help="walk the SIP registration through an in-memory exchange (no network)"
-    )
+def add_arguments(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--user", default="alice")
     demo.add_argument("--realm", default="example.com")
     demo.add_argument("--expires", type=int, default=120, help="expiry the registrar grants")

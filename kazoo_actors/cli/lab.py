@@ -6,7 +6,6 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from kazoo_actors.lab.config import KamailioSettings
 from kazoo_actors.lab.detached import (
@@ -20,9 +19,8 @@ from kazoo_actors.lab.kamailio import KamailioNotInstalled, KamailioStartError
 from kazoo_actors.lab.ports import pick_free_ports
 
 
-def add_parser(subparsers: Any) -> None:
+def add_arguments(lab: argparse.ArgumentParser) -> None:
     defaults = KamailioSettings()
-    lab = subparsers.add_parser("lab", help="start or stop a local Kamailio on 127.0.0.1")
     commands = lab.add_subparsers(dest="lab_command", metavar="up|down", required=True)
 
     up = commands.add_parser("up", help="start a detached Kamailio and print it as JSON")

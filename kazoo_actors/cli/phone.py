@@ -51,10 +51,7 @@ class PhoneOptions:
     media_hosts: tuple[str, ...] | None = None
 
 
-def add_parser(subparsers: Any) -> None:
-    phone = subparsers.add_parser(
-        "phone", help="place or answer one call and print its events as JSON lines"
-    )
+def add_arguments(phone: argparse.ArgumentParser) -> None:
     phone.add_argument("--ws-url", required=True, help="ws:// or wss:// URL of the server")
     phone.add_argument("--realm", required=True)
     phone.add_argument("--user", required=True)

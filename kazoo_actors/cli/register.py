@@ -13,7 +13,7 @@ import math
 import signal
 import sys
 from functools import partial
-from typing import Any, TextIO
+from typing import TextIO
 
 import trio
 
@@ -22,10 +22,7 @@ from kazoo_actors.events import AccountEvent
 from kazoo_actors.params import RegisterParams
 
 
-def add_parser(subparsers: Any) -> None:
-    register = subparsers.add_parser(
-        "register", help="register one account and print its events as JSON lines"
-    )
+def add_arguments(register: argparse.ArgumentParser) -> None:
     register.add_argument("--ws-url", required=True, help="ws:// or wss:// URL of the server")
     register.add_argument("--realm", required=True)
     register.add_argument("--user", required=True, help="user name (or sip:user@realm)")

@@ -41,17 +41,12 @@ from kazoo_actors.soak_report import SoakRecorder
 PROGRESS_EVERY = 0.5
 
 
-def add_parser(subparsers: Any) -> None:
-    soak = subparsers.add_parser(
-        "soak", help="register many accounts over WebSocket, hold them, report as JSON"
-    )
+def add_arguments(soak: argparse.ArgumentParser) -> None:
     add_soak_arguments(soak, server_required=True)
     soak.set_defaults(handler=main)
 
-    lab_soak = subparsers.add_parser(
-        "lab-soak",
-        help="start a local lab Kamailio, soak it (default 200 accounts for 10 s), stop it",
-    )
+
+def add_lab_soak_arguments(lab_soak: argparse.ArgumentParser) -> None:
     add_soak_arguments(lab_soak, server_required=False)
     lab_soak.set_defaults(handler=lab_main)
 
