@@ -1,4 +1,5 @@
-"""``kazoo-actors lab up|down``: a local Kamailio to point the other tools at."""
+"""``kazoo-actors lab up|down``: a local Kamailio (and, with ``--mwi``, a voicemail
+notifier) to point the other tools at."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from kazoo_actors.lab.detached import (
 )
 from kazoo_actors.lab.install import ensure_kamailio
 from kazoo_actors.lab.kamailio import KamailioNotInstalled, KamailioStartError
+from kazoo_actors.lab.message_summary_body import VoicemailCounts
+from kazoo_actors.lab.mwi_notifier_process import MwiNotifierStartError
 from kazoo_actors.lab.ports import pick_free_ports
 
 
@@ -33,10 +36,18 @@ def add_arguments(lab: argparse.ArgumentParser) -> None:
     up.add_argument("--default-expires", type=int, default=defaults.default_expires)
     up.add_argument("--children", type=int, default=defaults.children)
     up.add_argument("--tcp-children", type=int, default=defaults.tcp_children)
+    up.add_argument(
+        "--mwi",
+        action="store_true",
+        help="also start a voicemail notifier on a free UDP port of 127.0.0.1 and relay "
+        "message-summary SUBSCRIBEs to it (its host:port is mwi_server in the JSON)",
+    )
+    up.add_argument("--mwi-new", type=int, help="with --mwi: new voice messages in every mailbox")
+    up.add_argument("--mwi-old", type=int, help="with --mwi: old voice messages in every mailbox")
     up.add_argument("--state-file", type=Path, default=default_state_path())
     up.set_defaults(handler=_up)
 
-    down = commands.add_parser("down", help="stop the Kamailio `lab up` started")
+    down = commands.add_parser("down", help="stop the Kamailio (and notifier) `lab up` started")
     down.add_argument("--state-file", type=Path, default=default_state_path())
     down.add_argument("--timeout", type=float, default=5.0, help="seconds before SIGKILL")
     down.set_defaults(handler=_down)
@@ -53,21 +64,32 @@ def _up(args: argparse.Namespace) -> int:
             children=args.children,
             tcp_children=args.tcp_children,
         )
+        mwi = _voicemail_counts(args)
         ensure_kamailio()
         sip_port, ws_port = _ports(args)
         state = start_detached(
-            settings, state_path=args.state_file, sip_port=sip_port, ws_port=ws_port
+            settings, state_path=args.state_file, sip_port=sip_port, ws_port=ws_port, mwi=mwi
         )
     except (
         ValueError,
         LabStateError,
         KamailioNotInstalled,
         KamailioStartError,
+        MwiNotifierStartError,
         subprocess.CalledProcessError,
     ) as error:
         return _fail(str(error))
     print(state.to_json(), flush=True)
     return 0
+
+
+def _voicemail_counts(args: argparse.Namespace) -> VoicemailCounts | None:
+    """The notifier's mailbox counts with ``--mwi``, else None (and no counts allowed)."""
+    if not args.mwi:
+        if args.mwi_new is not None or args.mwi_old is not None:
+            raise ValueError("--mwi-new and --mwi-old need --mwi")
+        return None
+    return VoicemailCounts(new=args.mwi_new or 0, old=args.mwi_old or 0)
 
 
 def _ports(args: argparse.Namespace) -> tuple[int | None, int | None]:
@@ -91,6 +113,8 @@ def _down(args: argparse.Namespace) -> int:
         print(f"no lab is up (no {args.state_file})", file=sys.stderr)
         return 0
     print(f"stopped kamailio pid {state.pid} ({state.ws_url})", file=sys.stderr)
+    if state.mwi_pid is not None:
+        print(f"stopped mwi notifier pid {state.mwi_pid} ({state.mwi_server})", file=sys.stderr)
     return 0
 
 
