@@ -32,6 +32,7 @@ from media.options import MediaOptions
 from media.pcm import SAMPLE_RATE, PcmFrame, to_pcm
 from media.remote_sdp import check_remote
 from media.rtp_hooks import (
+    InlineDecoding,
     RtpTap,
     decode_inline,
     gather_on,
@@ -76,6 +77,7 @@ class Peer:
         self.pc: RTCPeerConnection | None = None
         self.transceiver: RTCRtpTransceiver | None = None
         self.tap: RtpTap | None = None
+        self.decoding: InlineDecoding | None = None
         self.started_at: float | None = None
         self.first_audio_at: float | None = None
         self.frames_received = 0
@@ -111,7 +113,7 @@ class Peer:
             if codec.name.lower() == name.lower()
         ]
         transceiver.setCodecPreferences(preferred)
-        decode_inline(transceiver, self._received)
+        self.decoding = decode_inline(transceiver, self._received)
         self.transceiver = transceiver
         self.tap = RtpTap(transceiver, self.callbacks.dtmf)
         return transceiver

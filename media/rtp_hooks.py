@@ -194,6 +194,7 @@ class RtpTap:
         self._shift: dict[int, int] = {}
         self.packets_sent = 0
         self.packets_received = 0
+        self.audio_packets_received = 0
 
     def remove(self) -> None:
         for name in ("_send_rtp", "_handle_rtp_data"):
@@ -239,6 +240,7 @@ class RtpTap:
                     for event in receiver.feed(data[header:end], timestamp, clock):
                         self._on_event(event)
                 return
+            self.audio_packets_received += 1
             shift = self._shift.get(ssrc)
             if shift:
                 seq = (int.from_bytes(data[2:4], "big") - shift) & 0xFFFF

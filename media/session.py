@@ -41,6 +41,13 @@ class MediaStatistics:
     setup_seconds: float | None
     """From the start of negotiation (create_offer / create_answer) to the first decoded frame."""
     live_tasks: int
+    packets_received: int = 0
+    """Audio RTP packets that reached the session; fewer frames decoded than packets received
+    means the jitter buffer or the decoder lost them, fewer packets than the far end sent
+    means the network (or the far end's pacing) did."""
+    decode_errors: int = 0
+    send_resyncs: int = 0
+    """Times the outgoing track was so far behind (an overloaded loop) that it skipped ahead."""
 
 
 class MediaSession:
@@ -219,6 +226,9 @@ class MediaSession:
             dtmf_dropped=self._dtmf_feed.dropped,
             setup_seconds=setup,
             live_tasks=self._scope.live_tasks(),
+            packets_received=peer.tap.audio_packets_received if peer.tap else 0,
+            decode_errors=peer.decoding.decode_errors if peer.decoding else 0,
+            send_resyncs=peer.track.resyncs,
         )
 
     @property
