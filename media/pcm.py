@@ -1,15 +1,14 @@
 """The one PCM format media code exchanges: signed 16-bit little-endian mono at 48 kHz.
 
 Sources produce it, sinks and probes consume it; aiortc's codecs resample to and from it.
-48 kHz is Opus's native rate, so the common case needs no resampling at all.
+48 kHz is Opus's native rate, so the common case needs no resampling at all. Decoded av
+frames become this format in media.decoded (this module stays free of av, so that programs
+that only name these types do not load the media stack).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
 import attrs
-import av
 
 SAMPLE_RATE = 48_000
 FRAME_MS = 20
@@ -38,16 +37,3 @@ class PcmFrame:
     @property
     def duration(self) -> float:
         return self.samples / self.sample_rate
-
-
-def to_pcm(resampler: av.AudioResampler, frame: av.AudioFrame | None) -> Iterator[bytes]:
-    """Decoded audio (any layout and rate) as media-format PCM chunks; None flushes."""
-    for out in resampler.resample(frame):
-        yield bytes(out.planes[0])[: out.samples * BYTES_PER_SAMPLE]
-
-
-def frames_to_pcm(frames: Iterable[av.AudioFrame]) -> list[bytes]:
-    """A run of decoded frames as media-format PCM, with a resampler of its own."""
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-    chunks = [pcm for frame in frames for pcm in to_pcm(resampler, frame)]
-    return chunks + list(to_pcm(resampler, None))

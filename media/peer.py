@@ -26,10 +26,11 @@ from aiortc.exceptions import InternalError, InvalidAccessError, OperationError
 
 from media import sdp_events
 from media.bridge import aio_time
+from media.decoded import frames_to_pcm, media_resampler, to_pcm
 from media.dtmf import DtmfEvent, EventSender
 from media.errors import DtmfNotNegotiatedError, MediaNegotiationError, MediaStateError
 from media.options import MediaOptions
-from media.pcm import SAMPLE_RATE, PcmFrame, to_pcm
+from media.pcm import SAMPLE_RATE, PcmFrame
 from media.remote_sdp import check_remote
 from media.rtp_hooks import (
     InlineDecoding,
@@ -209,7 +210,7 @@ class Peer:
             return
         # Only for sinks: the probe converts its short window of raw frames when asked.
         if self._resampler is None:
-            self._resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+            self._resampler = media_resampler()
         for pcm in to_pcm(self._resampler, frame):
             pcm_frame = PcmFrame(pcm=pcm, sample_rate=SAMPLE_RATE, received_at=now)
             for sink in list(self.sinks):
@@ -219,6 +220,19 @@ class Peer:
                     # A broken sink (disk full) loses its audio, not the call.
                     logger.exception("media sink %r failed; detached", sink)
                     self.sinks.remove(sink)
+
+    def recent_pcm(self) -> list[bytes]:
+        """The last probe window of received audio as media-format PCM (any thread)."""
+        for _ in range(3):
+            try:
+                frames = list(self.recent)
+                break
+            except RuntimeError:
+                # The bridge thread appended while we copied; copy again.
+                continue
+        else:
+            frames = []
+        return frames_to_pcm(frames)
 
     # shutdown
 

@@ -1,5 +1,8 @@
 """MediaSession: one call's audio, negotiated and driven from Trio.
 
+aiortc and av (about half a second of imports) are loaded by the first session built, not by
+importing this module: programs that register accounts without media never pay for them.
+
 The session holds no Trio task of its own: its work happens on the bridge loop (media.peer),
 and what comes back (state changes, DTMF, the first decoded frame) arrives through bounded
 channels and events fed from the bridge thread. Every asyncio task the session causes,
@@ -11,6 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -19,12 +23,13 @@ from media.bridge import Bridge, TaskScope, TrioCaller, TrioFeed, get_bridge
 from media.dtmf import DtmfEvent, check_digits
 from media.errors import MediaStateError
 from media.options import MediaOptions
-from media.pcm import frames_to_pcm
-from media.peer import Peer, PeerCallbacks
 from media.probe import ProbeReading, analyse
-from media.signalling_sdp import SignallingOnlySdp
 from media.sinks import AudioSink
 from media.sources import AudioSource, Silence
+
+if TYPE_CHECKING:
+    from media.peer import Peer
+    from media.signalling_sdp import SignallingOnlySdp
 
 _CLOSE_TIMEOUT_SECONDS = 5.0
 _session_ids = itertools.count(1)
@@ -83,8 +88,14 @@ class MediaSession:
         self._first_audio = trio.Event()
         self._dtmf_sent = 0
         self._closed = False
-        self._sdp_only = SignallingOnlySdp(self.options) if self.options.signalling_only else None
-        self._peer = Peer(
+        self._sdp_only: SignallingOnlySdp | None = None
+        if self.options.signalling_only:
+            from media.signalling_sdp import SignallingOnlySdp
+
+            self._sdp_only = SignallingOnlySdp(self.options)
+        from media.peer import Peer, PeerCallbacks
+
+        self._peer: Peer = Peer(
             self.options,
             source or Silence(),
             sinks,
@@ -200,17 +211,7 @@ class MediaSession:
 
         Costs a few milliseconds of CPU: for periodic reports and tests, not per frame.
         """
-        recent = self._peer.recent
-        for _ in range(3):
-            try:
-                chunks = list(recent)
-                break
-            except RuntimeError:
-                # The bridge thread appended while we copied; copy again.
-                continue
-        else:
-            chunks = []
-        return analyse(frames_to_pcm(chunks))
+        return analyse(self._peer.recent_pcm())
 
     def statistics(self) -> MediaStatistics:
         peer = self._peer

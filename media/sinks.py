@@ -3,20 +3,24 @@
 A sink's ``write`` runs on the bridge thread for every decoded 20 ms frame (media.pcm format)
 and must return quickly; ``close`` runs once when the session closes. A session may feed
 several sinks. Build sinks on the Trio side and hand them to the session.
+
+Only FileRecorder needs av, and imports it when built: naming these types must not load the
+media stack (see media.session).
 """
 
 from __future__ import annotations
 
 import fractions
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import av
 import trio
-from av.audio.stream import AudioStream
 
 from media.bridge import TrioFeed
 from media.pcm import SAMPLE_RATE, PcmFrame
+
+if TYPE_CHECKING:
+    import av
 
 
 class AudioSink(Protocol):
@@ -46,6 +50,9 @@ class FileRecorder:
     """
 
     def __init__(self, path: str | Path) -> None:
+        import av
+        from av.audio.stream import AudioStream
+
         self.path = Path(path)
         try:
             self._container = av.open(str(self.path), "w")
@@ -60,11 +67,18 @@ class FileRecorder:
         self._stream = stream
         self._format = stream.codec_context.format.name
         self._pts = 0
+        # Codecs such as Vorbis want another sample format than the one we carry.
         self._resampler: av.AudioResampler | None = None
+        if self._format != "s16":
+            self._resampler = av.AudioResampler(
+                format=self._format, layout="mono", rate=SAMPLE_RATE
+            )
         self.frames = 0
         self._closed = False
 
     def write(self, frame: PcmFrame) -> None:
+        import av
+
         if self._closed:
             return
         samples = frame.samples
@@ -74,15 +88,7 @@ class FileRecorder:
         av_frame.pts = self._pts
         av_frame.time_base = fractions.Fraction(1, frame.sample_rate)
         self._pts += samples
-        if self._format != "s16":
-            # Codecs such as Vorbis want another sample format than the one we carry.
-            if self._resampler is None:
-                self._resampler = av.AudioResampler(
-                    format=self._format, layout="mono", rate=SAMPLE_RATE
-                )
-            frames = self._resampler.resample(av_frame)
-        else:
-            frames = [av_frame]
+        frames = [av_frame] if self._resampler is None else self._resampler.resample(av_frame)
         for out in frames:
             for packet in self._stream.encode(out):
                 self._container.mux(packet)

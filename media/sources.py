@@ -3,6 +3,9 @@
 A source is read on the bridge thread, one 20 ms frame at a time, by the session's paced
 outgoing track: ``read(samples)`` must return exactly ``samples`` s16le mono samples at 48 kHz
 (media.pcm) and must not block. Build sources on the Trio side and hand them to the session.
+
+Only FileSource needs av, and imports it when built: naming these types must not load the
+media stack (see media.session).
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ from array import array
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import av
 import trio
 
 from media.bridge import TrioCaller
 from media.pcm import BYTES_PER_SAMPLE, FRAME_SAMPLES, SAMPLE_RATE
+
+if TYPE_CHECKING:
+    import av.container
 
 _FULL_SCALE = 32767
 
@@ -107,6 +112,8 @@ class FileSource:
         self._frames = self._decoded_frames()
 
     def _open(self) -> av.container.InputContainer:
+        import av
+
         try:
             container = av.open(str(self.path), "r")
         except (av.FFmpegError, OSError) as exc:
@@ -117,21 +124,26 @@ class FileSource:
         return container
 
     def _decoded_frames(self) -> Iterator[bytes]:
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-        while True:
-            produced = False
-            stream = self._container.streams.audio[0]
-            for frame in self._container.decode(stream):
-                for out in resampler.resample(frame):
+        import av
+
+        try:
+            while True:
+                resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+                produced = False
+                stream = self._container.streams.audio[0]
+                for frame in self._container.decode(stream):
+                    for out in resampler.resample(frame):
+                        produced = True
+                        yield bytes(out.planes[0])[: out.samples * BYTES_PER_SAMPLE]
+                for out in resampler.resample(None):
                     produced = True
                     yield bytes(out.planes[0])[: out.samples * BYTES_PER_SAMPLE]
-            for out in resampler.resample(None):
-                produced = True
-                yield bytes(out.planes[0])[: out.samples * BYTES_PER_SAMPLE]
-            if not (self.loop and produced):
-                return
-            self._container.seek(0)
-            resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+                if not (self.loop and produced):
+                    return
+                self._container.seek(0)
+        except av.FFmpegError:
+            # A file damaged half-way ends the playback rather than the call.
+            return
 
     def read(self, samples: int) -> bytes:
         wanted = samples * BYTES_PER_SAMPLE
@@ -139,9 +151,6 @@ class FileSource:
             try:
                 self._buffer += next(self._frames)
             except StopIteration:
-                self.finished = True
-            except av.FFmpegError:
-                # A file damaged half-way ends the playback rather than the call.
                 self.finished = True
         chunk = bytes(self._buffer[:wanted])
         del self._buffer[:wanted]

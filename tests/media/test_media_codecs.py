@@ -15,8 +15,9 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from conftest import connected_pair, settled_probe
 
 from media.codecs import OPUS_BIT_RATE, OpusPacketEncoder, decoder_for
+from media.decoded import frames_to_pcm
 from media.options import MediaOptions
-from media.pcm import FRAME_SAMPLES, SAMPLE_RATE, frames_to_pcm
+from media.pcm import FRAME_SAMPLES, SAMPLE_RATE
 from media.probe import analyse
 from media.rtp_hooks import InlineDecoding, _fast_ntp_time
 from media.sources import Tone
