@@ -2,7 +2,8 @@
 
 The engine owns one supervisor (one_for_one) whose children are the account
 actors, one engine-wide limiter on connection attempts in flight, and the
-connectivity monitor. Accounts never share state: each has its own actor,
+connectivity monitor. Accounts share no mutable state but their servers' latest
+Digest nonces (``shared_challenges``, public values): each has its own actor,
 socket, timers and events, so one account's crash, bad server data or raising
 callback stays with it. A crashed account actor is restarted fresh after its
 reconnect delay (so a crash loop cannot burn the supervisor's intensity for
@@ -41,6 +42,7 @@ from kazoo_actors.event_feed import EventFeed
 from kazoo_actors.gc_tuning import collector_tuned
 from kazoo_actors.params import RegisterParams
 from kazoo_actors.reconnect_policy import ReconnectPolicy
+from kazoo_actors.shared_challenges import SharedChallenges, SharedChallengeStatistics
 
 DEFAULT_MAX_CONNECTING = 150
 """Connection attempts in flight engine-wide (connect, upgrade, first REGISTER outcome).
@@ -59,6 +61,7 @@ class EngineStatistics:
     attempts: AttemptGateStatistics
     keepalive: KeepaliveStatistics
     supervisor: SupervisorStatistics
+    challenges: SharedChallengeStatistics | None
 
 
 class Engine:
@@ -75,8 +78,10 @@ class Engine:
         nursery: trio.Nursery,
         monitor: ConnectivityMonitor | None,
         keepalive: KeepaliveScheduler,
+        challenges: SharedChallenges | None,
     ) -> None:
         self._keepalive = keepalive
+        self._challenges = challenges
         self._supervisor = supervisor
         self._nursery = nursery
         self._monitor = monitor
@@ -177,6 +182,7 @@ class Engine:
             attempts=self._gate.statistics(),
             keepalive=self._keepalive.statistics(),
             supervisor=self._supervisor.statistics(),
+            challenges=None if self._challenges is None else self._challenges.statistics(),
         )
 
     def _new_actor(self, params: RegisterParams, account_id: str, feed: EventFeed) -> AccountActor:
@@ -190,6 +196,7 @@ class Engine:
             connect_timeout=self._connect_timeout,
             pong_timeout=self._pong_timeout,
             rng=self._rng,
+            challenges=self._challenges,
         )
 
     def _policy(self, params: RegisterParams) -> ReconnectPolicy:
@@ -227,6 +234,7 @@ async def open_engine(
     monitor_connectivity: bool = True,
     connectivity_period: float = 1.0,
     tune_gc: bool = False,
+    share_challenges: bool | SharedChallenges = True,
 ) -> AsyncIterator[Engine]:
     """Start the engine; leaving the block stops every account (without unregistering).
 
@@ -242,6 +250,11 @@ async def open_engine(
     of the CPU of registering thousands of accounts). It changes a setting of
     the whole process, so a library leaves it off by default; the
     command-line tools, which own their process, turn it on.
+    ``share_challenges`` lets an account send credentials in its first REGISTER
+    for a nonce another account of the same server registered with in the last
+    30 s (see ``kazoo_actors.shared_challenges``): one round trip instead of two
+    when the server accepts it, the usual challenge when it does not. Pass a
+    ``SharedChallenges`` instead of True to choose how long a nonce is offered.
     """
     if force_rtmp:
         raise MediaStackUnavailable("force_rtmp: the RTMP media stack is not available yet")
@@ -261,8 +274,15 @@ async def open_engine(
             rng=rng,
             monitor_connectivity=monitor_connectivity,
             connectivity_period=connectivity_period,
+            challenges=_shared_challenges(share_challenges),
         ) as engine:
             yield engine
+
+
+def _shared_challenges(setting: bool | SharedChallenges) -> SharedChallenges | None:
+    if isinstance(setting, SharedChallenges):
+        return setting
+    return SharedChallenges() if setting else None
 
 
 @asynccontextmanager
@@ -275,6 +295,7 @@ async def _engine_tasks(
     rng: random.Random | None,
     monitor_connectivity: bool,
     connectivity_period: float,
+    challenges: SharedChallenges | None,
 ) -> AsyncIterator[Engine]:
     async with trio.open_nursery() as nursery:
         await nursery.start(supervisor.run)
@@ -291,6 +312,7 @@ async def _engine_tasks(
             rng=rng,
             nursery=nursery,
             monitor=monitor,
+            challenges=challenges,
         )
         try:
             yield engine

@@ -55,6 +55,7 @@ from kazoo_actors.callbacks import invoke_callback
 from kazoo_actors.event_feed import EventFeed
 from kazoo_actors.params import RegisterParams
 from kazoo_actors.reconnect_policy import ReconnectPolicy
+from kazoo_actors.shared_challenges import SharedChallenges
 from protocols.sip.actions import CancelTimer, Send, StartTimer
 from protocols.sip.errors import LocalProtocolError, ParseError
 from protocols.sip.replies import response_to
@@ -157,6 +158,7 @@ class AccountStatistics:
 class AccountActor:
     __slots__ = (
         "_auto_reconnect",
+        "_challenges",
         "_end",
         "_endpoint",
         "_explicit",
@@ -203,6 +205,7 @@ class AccountActor:
         connect_timeout: float = 10.0,
         pong_timeout: float = 10.0,
         rng: random.Random | None = None,
+        challenges: SharedChallenges | None = None,
     ) -> None:
         self.params = params
         self.name = name
@@ -220,6 +223,7 @@ class AccountActor:
         self._feed = feed
         self._gate = gate
         self._keepalive = keepalive
+        self._challenges = challenges
         self._keepalive_news = 0
         self._policy = policy
         self._rng = rng or random.Random()
@@ -346,7 +350,14 @@ class AccountActor:
                     return self._end or SessionEnd.UNREACHABLE
                 self._transport = transport
                 self._keepalive.add(transport, self)
-                await self._perform_registration(self._registration.register(trio.current_time()))
+                now = trio.current_time()
+                if self._challenges is not None:
+                    shared = self._challenges.offer(
+                        self.params.ws_url or "", self.params.realm, now
+                    )
+                    if shared is not None:
+                        self._registration.adopt_challenge(shared)
+                await self._perform_registration(self._registration.register(now))
                 while self._end is None and self.state is AccountState.CONNECTING:
                     await self._wait(transport)
             while self._end is None:
@@ -541,6 +552,9 @@ class AccountActor:
 
     async def _registration_result(self, result: RegistrationResult) -> None:
         if result.outcome is Outcome.REGISTERED:
+            accepted = self._registration.take_accepted_challenge()
+            if accepted is not None and self._challenges is not None:
+                self._challenges.learn(self.params.ws_url or "", accepted, trio.current_time())
             if self.state is not AccountState.REGISTERED:
                 self.state = AccountState.REGISTERED
                 self.registrations += 1

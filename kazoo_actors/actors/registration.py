@@ -20,6 +20,7 @@ from kazoo_actors.actors.timer_names import prefixed
 from kazoo_actors.params import RegisterParams
 from protocols.sip.actions import CancelTimer, Send, StartTimer
 from protocols.sip.digest import DigestCredentials
+from protocols.sip.digest_header import DigestChallenge
 from protocols.sip.registration import Registration
 from protocols.sip.registration_events import (
     Registered,
@@ -78,6 +79,12 @@ class RegistrationRole:
 
     def register(self, now: float) -> tuple[list[Action], list[RegistrationResult]]:
         return _split(self.usage.register(now))
+
+    def adopt_challenge(self, challenge: DigestChallenge) -> None:
+        self.usage.adopt_challenge(challenge)
+
+    def take_accepted_challenge(self) -> DigestChallenge | None:
+        return self.usage.take_accepted_challenge()
 
     def unregister(self, now: float) -> tuple[list[Action], list[RegistrationResult]]:
         return _split(self.usage.unregister(now))

@@ -5,6 +5,14 @@
 per realm, so later requests carry credentials pre-emptively with the nonce
 count incremented (RFC 7616 s.3.4), and tells apart a stale nonce (answered
 again, not a failure) from refused credentials (reported).
+
+A client may also ``adopt`` a challenge it did not receive itself: a nonce the
+same server gave another account moments ago. RFC 2617 s.3.3 allows such
+pre-emptive credentials ("the server may choose to accept the old
+Authorization header information ... or return a 401 with a new nonce"), so a
+challenge to adopted credentials is answered like a first challenge, never
+taken for a refused password. ``take_learned`` hands out the challenges this
+client received and answered, for its owner to share.
 """
 
 from __future__ import annotations
@@ -77,11 +85,14 @@ class ChallengeVerdict:
 
 
 class _NonceState:
-    __slots__ = ("challenge", "count")
+    __slots__ = ("adopted", "challenge", "count")
 
-    def __init__(self, challenge: DigestChallenge) -> None:
+    def __init__(self, challenge: DigestChallenge, *, adopted: bool = False) -> None:
         self.challenge = challenge
         self.count = 0
+        # Adopted from another client and not yet challenged back: the server never
+        # told *us* this nonce, so a 401 to it says nothing about our password.
+        self.adopted = adopted
 
 
 def _sent_credentials(request: Request) -> dict[str, tuple[str, int]]:
@@ -108,12 +119,13 @@ def _sent_credentials(request: Request) -> dict[str, tuple[str, int]]:
 class DigestClient:
     """Answers Digest challenges for one set of credentials."""
 
-    __slots__ = ("_credentials", "_nonces", "_rng")
+    __slots__ = ("_credentials", "_learned", "_nonces", "_rng")
 
     def __init__(self, credentials: DigestCredentials, rng: random.Random | None = None) -> None:
         self._credentials = credentials
         self._rng = rng or _SYSTEM_RANDOM
         self._nonces: dict[str, _NonceState] = {}
+        self._learned: DigestChallenge | None = None
 
     def __repr__(self) -> str:
         return (
@@ -129,6 +141,29 @@ class DigestClient:
         """Drop every remembered nonce (the next request goes without credentials)."""
         self._nonces.clear()
 
+    def adopt(self, challenge: DigestChallenge) -> bool:
+        """Use ``challenge`` (received by another client of the same server) for its realm.
+
+        It replaces a different nonce remembered for that realm: the caller offers
+        only recent challenges, and ours may be older. False when the realm is not
+        ours, or the nonce is the one we already use (its count goes on).
+        """
+        wanted = self._credentials.realm
+        if wanted is not None and challenge.realm != wanted:
+            return False
+        known = self._nonces.get(challenge.realm)
+        if known is not None and known.challenge.nonce == challenge.nonce:
+            return False
+        if known is None and len(self._nonces) >= _MAX_REALMS:
+            self._nonces.pop(next(iter(self._nonces)))
+        self._nonces[challenge.realm] = _NonceState(challenge, adopted=True)
+        return True
+
+    def take_learned(self) -> DigestChallenge | None:
+        """The latest challenge this client received and answered, once (then None)."""
+        learned, self._learned = self._learned, None
+        return learned
+
     def handle_challenge(self, request: Request, response: Response) -> ChallengeVerdict:
         """Take in the challenges of ``response`` to ``request`` (a 401 or 407).
 
@@ -142,8 +177,11 @@ class DigestClient:
             return ChallengeVerdict(ChallengeOutcome.UNSUPPORTED, reason)
         sent = _sent_credentials(request)
         for realm, challenge in chosen.items():
+            known = self._nonces.get(realm)
             if realm in sent and not challenge.stale:
                 sent_nonce, sent_count = sent[realm]
+                if known is not None and known.adopted and known.challenge.nonce == sent_nonce:
+                    continue  # someone else's nonce: the server owes us a first challenge
                 # A re-used nonce (count > 1) that the server no longer accepts
                 # is an expired nonce even when the server forgets stale=true;
                 # a fresh nonce challenged again means the password is wrong.
@@ -153,9 +191,11 @@ class DigestClient:
                     )
         stale = all(challenge.stale for challenge in chosen.values())
         for realm, challenge in chosen.items():
+            self._learned = challenge
             known = self._nonces.get(realm)
             if known is not None and known.challenge.nonce == challenge.nonce:
                 known.challenge = challenge  # same nonce: its count goes on
+                known.adopted = False
                 continue
             if known is None and len(self._nonces) >= _MAX_REALMS:
                 self._nonces.pop(next(iter(self._nonces)))

@@ -17,7 +17,7 @@ from protocols.sip.digest import (
     DigestCredentials,
 )
 from protocols.sip.digest_hash import DigestInput, digest_response
-from protocols.sip.digest_header import digest_challenge, parse_challenges
+from protocols.sip.digest_header import DigestChallenge, digest_challenge, parse_challenges
 from protocols.sip.digest_verifier import DigestVerifier, Verdict
 
 RFC7616 = dict(
@@ -320,3 +320,70 @@ def test_any_challenge_text_parses_or_raises_parse_error(text: str) -> None:
             digest_challenge(item, proxy=True)
     except ParseError:
         pass
+
+
+# -- credentials for a nonce another client received (RFC 2617 s.3.3) -------------------
+
+
+def _shared(nonce: str = "shared", realm: str = "example.com") -> DigestChallenge:
+    found = digest_challenge(
+        parse_challenges(f'Digest realm="{realm}", nonce="{nonce}", qop="auth"')[0], proxy=False
+    )
+    assert found is not None
+    return found
+
+
+def test_an_adopted_nonce_goes_out_in_the_first_request_with_count_one() -> None:
+    digest = client()
+    assert digest.adopt(_shared())
+    request = make_request()
+    digest.authorize(request)
+    params = credential_params(request.headers.get("Authorization") or "")
+    assert (params["nonce"], params["nc"], params["username"]) == ("shared", "00000001", "alice")
+
+
+def test_a_challenge_to_an_adopted_nonce_is_answered_not_taken_for_a_wrong_password() -> None:
+    digest = client()
+    digest.adopt(_shared())
+    request = make_request()
+    digest.authorize(request)
+    own = challenge(request, 'Digest realm="example.com", nonce="own", qop="auth"')
+    assert digest.handle_challenge(request, own).outcome is ChallengeOutcome.ANSWER
+    retry = make_request(cseq=2)
+    digest.authorize(retry)
+    assert credential_params(retry.headers.get("Authorization") or "")["nonce"] == "own"
+    # Now the server has told us a nonce itself: a further challenge means refusal.
+    again = challenge(retry, 'Digest realm="example.com", nonce="n3", qop="auth"')
+    assert digest.handle_challenge(retry, again).outcome is ChallengeOutcome.REFUSED
+
+
+def test_adopting_replaces_an_older_nonce_but_keeps_the_count_of_the_same_one() -> None:
+    digest = client()
+    request = make_request()
+    digest.handle_challenge(request, challenge(request, CHALLENGE))
+    digest.authorize(make_request(cseq=2))
+    assert not digest.adopt(_shared("n1"))  # the nonce we use already
+    assert digest.adopt(_shared("newer"))
+    later = make_request(cseq=3)
+    digest.authorize(later)
+    params = credential_params(later.headers.get("Authorization") or "")
+    assert (params["nonce"], params["nc"]) == ("newer", "00000001")
+
+
+def test_a_challenge_of_another_realm_is_not_adopted_when_the_realm_is_fixed() -> None:
+    digest = client(realm="example.com")
+    assert not digest.adopt(_shared(realm="elsewhere.org"))
+    request = make_request()
+    digest.authorize(request)
+    assert request.headers.get("Authorization") is None
+
+
+def test_only_challenges_received_and_answered_are_learned_once() -> None:
+    digest = client()
+    digest.adopt(_shared())
+    assert digest.take_learned() is None  # adopted, not received
+    request = make_request()
+    digest.handle_challenge(request, challenge(request, CHALLENGE))
+    learned = digest.take_learned()
+    assert learned is not None and learned.nonce == "n1"
+    assert digest.take_learned() is None
