@@ -131,7 +131,11 @@ def _via_template(via: Via) -> Via:
 
 class Dialog:
     __slots__ = (
+        "_contact_text",
+        "_from_text",
         "_rng",
+        "_routing",
+        "_to_text",
         "call_id",
         "creating_seq",
         "local_contact",
@@ -185,6 +189,12 @@ class Dialog:
         self.local_via = local_via
         self.secure = secure
         self._rng = rng or _SYSTEM_RANDOM
+        # Rendered header text, kept with what it was rendered from: every request of
+        # the dialog repeats it, and rendering an Address quotes each URI part again.
+        self._from_text: tuple[Address, str, str] | None = None
+        self._to_text: tuple[Address, str, str] | None = None
+        self._contact_text: tuple[Address, str] | None = None
+        self._routing: tuple[tuple[Address, ...], URI, URI, list[str]] | None = None
 
     @classmethod
     def from_uac(
@@ -347,11 +357,20 @@ class Dialog:
         return self._build("ACK", cseq.sequence, body, content_type, extra)
 
     def _request_uri_and_routes(self) -> tuple[URI, list[str]]:
-        if not self.route_set:
+        route_set = tuple(self.route_set)
+        cached = self._routing
+        if cached is not None and cached[0] == route_set and cached[1] is self.remote_target:
+            return cached[2], cached[3]
+        uri, routes = self._route(route_set)
+        self._routing = (route_set, self.remote_target, uri, routes)
+        return uri, routes
+
+    def _route(self, route_set: tuple[Address, ...]) -> tuple[URI, list[str]]:
+        if not route_set:
             return self.remote_target, []
-        first = self.route_set[0]
+        first = route_set[0]
         if "lr" in first.uri.parameters:
-            return self.remote_target, [str(route) for route in self.route_set]
+            return self.remote_target, [str(route) for route in route_set]
         # Strict router (RFC 2543): it takes the Request-URI as its route.
         kept = {k: v for k, v in first.uri.parameters.items() if k not in _NOT_IN_REQUEST_URI}
         uri = URI(
@@ -361,9 +380,29 @@ class Dialog:
             port=first.uri.port,
             parameters=Parameters(**kept),
         )
-        routes = [str(route) for route in self.route_set[1:]]
+        routes = [str(route) for route in route_set[1:]]
         routes.append(str(Address(uri=self.remote_target)))
         return uri, routes
+
+    def _from_header(self) -> str:
+        cached = self._from_text
+        if cached is None or cached[0] is not self.local_uri or cached[1] != self.local_tag:
+            text = _with_tag(self.local_uri, self.local_tag)
+            cached = self._from_text = (self.local_uri, self.local_tag, text)
+        return cached[2]
+
+    def _to_header(self) -> str:
+        cached = self._to_text
+        if cached is None or cached[0] is not self.remote_uri or cached[1] != self.remote_tag:
+            text = _with_tag(self.remote_uri, self.remote_tag)
+            cached = self._to_text = (self.remote_uri, self.remote_tag, text)
+        return cached[2]
+
+    def _contact_header(self, contact: Address) -> str:
+        cached = self._contact_text
+        if cached is None or cached[0] is not contact:
+            cached = self._contact_text = (contact, str(contact))
+        return cached[1]
 
     def _build(
         self,
@@ -380,15 +419,15 @@ class Dialog:
             method,
             uri,
             via=Via(via.transport, via.host, via.port, via.parameters.replace(branch=branch)),
-            from_=_with_tag(self.local_uri, self.local_tag),
-            to=_with_tag(self.remote_uri, self.remote_tag),
+            from_=self._from_header(),
+            to=self._to_header(),
             call_id=self.call_id,
             cseq=sequence,
             routes=routes,
             body=body,
         )
         if method in _CONTACT_METHODS and self.local_contact is not None:
-            request.headers.add("Contact", str(self.local_contact))
+            request.headers.add("Contact", self._contact_header(self.local_contact))
         for name, value in headers:
             request.headers.add(name, value)
         if content_type is not None:

@@ -29,6 +29,7 @@ on unreliable transports only, and sends a BYE if no ACK comes (s.13.3.1.4).
 
 from __future__ import annotations
 
+import functools
 import random
 
 from sipmessage import URI, Address, Request, Response, Via
@@ -98,6 +99,24 @@ TIMER_CANCEL = "cancel"
 
 S = SessionState
 SessionOutput = Send | Respond | StartTimer | CancelTimer | SessionEvent
+
+
+@functools.lru_cache(maxsize=256)
+def _target(target: str) -> tuple[URI, str]:
+    """A call target's URI and its To header; ValueError for what is not a SIP URI.
+
+    Kept per target text: a load test calls the same few targets over and over, and
+    parsing then rendering the URI again was a fifth of building an INVITE."""
+    uri = URI.parse(target)
+    if uri.scheme not in ("sip", "sips"):
+        raise ValueError(f"not a SIP URI: {target!r}")
+    return uri, str(Address(uri=uri))
+
+
+@functools.lru_cache(maxsize=64)
+def _local_address(text: str) -> str:
+    """Our From address as text (checked and normalised once per account address)."""
+    return str(Address.parse(text))
 
 
 def _sdp_of(message: Request | Response) -> str | None:
@@ -202,20 +221,18 @@ class InviteSession:
         session = cls(
             role=Role.UAC, local_via=local_via, contact=contact, reliable=reliable, rng=rng
         )
-        session._target = URI.parse(target)
-        if session._target.scheme not in ("sip", "sips"):
-            raise ValueError(f"not a SIP URI: {target!r}")
+        session._target, to = _target(target)
         session._digest = digest
         session._local_sdp = offer_sdp
         session._call_id = new_call_id(session._rng)
         session._local_tag = new_tag(session._rng)
-        session._from = f"{Address.parse(local_address)};tag={session._local_tag}"
+        session._from = f"{_local_address(local_address)};tag={session._local_tag}"
         invite = start_request(
             "INVITE",
             session._target,
             via=session._via(),
             from_=session._from,
-            to=str(Address(uri=session._target)),
+            to=to,
             call_id=session._call_id,
             cseq=session._rng.randint(1, 2**20),
             body=offer_sdp.encode("utf-8"),
