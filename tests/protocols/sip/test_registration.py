@@ -357,3 +357,71 @@ def test_typed_values_built_with_the_register_equal_its_text_parsed(secure: bool
         assert request.cseq == reparsed.cseq
         assert request.from_address == reparsed.from_address
         assert request.contact == reparsed.contact
+
+
+def _bob() -> Registration:
+    return Registration(
+        aor="sip:bob@example.com",
+        credentials=DigestCredentials("bob", "s3cret"),
+        rng=random.Random(2),
+    )
+
+
+def test_an_accepted_challenge_is_handed_out_once_and_another_registration_can_adopt_it() -> None:
+    verifier = DigestVerifier(
+        "example.com", {"alice": "s3cret", "bob": "s3cret"}, rng=random.Random(9)
+    )
+    alice = new_registration()
+    first = sent(alice.register(0.0))
+    second = sent(alice.receive_response(verifier.challenge(first), 0.1))
+    alice.receive_response(ok(second), 0.2)
+    accepted = alice.take_accepted_challenge()
+    assert accepted is not None
+    assert accepted.nonce == credential_params(second.headers.get("Authorization") or "")["nonce"]
+    assert alice.take_accepted_challenge() is None
+
+    bob = _bob()
+    assert bob.adopt_challenge(accepted)
+    borrowed = sent(bob.register(1.0))
+    params = credential_params(borrowed.headers.get("Authorization") or "")
+    assert (params["username"], params["nonce"], params["nc"]) == (
+        "bob",
+        accepted.nonce,
+        "00000001",
+    )
+    assert verifier.check(borrowed) is Verdict.ACCEPTED  # one request, no challenge
+    assert isinstance(events(bob.receive_response(ok(borrowed), 1.1))[0], Registered)
+    assert bob.take_accepted_challenge() is None  # borrowed, not received: not his to share
+
+
+def test_a_borrowed_nonce_the_registrar_refuses_is_answered_like_a_first_challenge() -> None:
+    verifier = DigestVerifier(
+        "example.com", {"alice": "s3cret", "bob": "s3cret"}, rng=random.Random(9)
+    )
+    alice = new_registration()
+    first = sent(alice.register(0.0))
+    second = sent(alice.receive_response(verifier.challenge(first), 0.1))
+    alice.receive_response(ok(second), 0.2)
+    accepted = alice.take_accepted_challenge()
+    assert accepted is not None
+    verifier.expire_nonces()  # e.g. the registrar restarted
+
+    bob = _bob()
+    bob.adopt_challenge(accepted)
+    borrowed = sent(bob.register(1.0))
+    assert verifier.check(borrowed) is not Verdict.ACCEPTED
+    # Not stale, not our own nonce: still no reason to think the password wrong.
+    retry = sent(bob.receive_response(verifier.challenge(borrowed), 1.1))
+    assert verifier.check(retry) is Verdict.ACCEPTED
+    assert isinstance(events(bob.receive_response(ok(retry), 1.2))[0], Registered)
+    assert bob.take_accepted_challenge() is not None  # received himself: his to share
+
+
+def test_a_lost_connection_forgets_the_challenge_not_yet_handed_out() -> None:
+    verifier = DigestVerifier("example.com", {"alice": "s3cret"}, rng=random.Random(9))
+    registration = new_registration()
+    first = sent(registration.register(0.0))
+    second = sent(registration.receive_response(verifier.challenge(first), 0.1))
+    registration.receive_response(ok(second), 0.2)
+    registration.transport_reset(5.0)
+    assert registration.take_accepted_challenge() is None
