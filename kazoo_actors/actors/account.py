@@ -485,6 +485,8 @@ class AccountActor:
                 await self._perform([action])
 
     async def _perform(self, outputs: list[Any]) -> None:
+        if not outputs:
+            return  # the common case after most wake-ups: nothing for the calls to do
         now = trio.current_time()
         for item in outputs:
             if isinstance(item, Send):
