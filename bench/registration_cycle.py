@@ -30,7 +30,7 @@ import pstats
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,7 +39,7 @@ from sipmessage import Request
 
 from protocols.sip.actions import CancelTimer, Send, StartTimer
 from protocols.sip.digest import DigestCredentials
-from protocols.sip.message import parse_message
+from protocols.sip.message import SipResponse, parse_message
 from protocols.sip.registration import Registration
 from protocols.sip.registration_events import Registered
 from protocols.sip.transaction import (
@@ -94,6 +94,12 @@ def answer(template: str, request: Request) -> bytes:
     ).encode()
 
 
+def parse_response(data: bytes) -> SipResponse:
+    message = parse_message(data)
+    assert isinstance(message, SipResponse)
+    return message
+
+
 class Account:
     """The protocol state the engine keeps per account (registration + transactions)."""
 
@@ -129,7 +135,7 @@ class Account:
         assert self.registration is not None
         self.perform(self.registration.timer_fired("refresh", 400.0))
 
-    def perform(self, outputs: list[object]) -> None:
+    def perform(self, outputs: Sequence[object]) -> None:
         """Send through a client transaction (sip_endpoint.send_request + transport.send)."""
         for item in outputs:
             if isinstance(item, Send):
@@ -152,7 +158,7 @@ class Account:
 
     def receive(self, data: bytes) -> list[object]:
         """transport.receive's parse, then sip_endpoint.receive's routing."""
-        message = parse_message(data)
+        message = parse_response(data)
         return self.route(message)
 
     def route(self, message: object) -> list[object]:
@@ -205,7 +211,7 @@ def cycle(accounts: list[Account], clock: Callable[[], float], spent: list[float
         assert account.request is not None
         data = answer(UNAUTHORIZED, account.request)
         t4 = clock()
-        message = parse_message(data)
+        message = parse_response(data)
         t5 = clock()
         tx = account.table.match_response(message)
         assert tx is not None
@@ -218,7 +224,7 @@ def cycle(accounts: list[Account], clock: Callable[[], float], spent: list[float
         t8 = clock()
         data = answer(OK, account.request)
         t9 = clock()
-        message = parse_message(data)
+        message = parse_response(data)
         t10 = clock()
         tx = account.table.match_response(message)
         assert tx is not None
@@ -237,7 +243,7 @@ def cycle(accounts: list[Account], clock: Callable[[], float], spent: list[float
         t15 = clock()
         data = answer(OK, account.request)
         t16 = clock()
-        message = parse_message(data)
+        message = parse_response(data)
         t17 = clock()
         account.perform(account.route(message))
         t18 = clock()
