@@ -82,6 +82,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kazoo_actors.call")
 
 INBOX_SIZE = 64
+_TRANSFER_METHODS = ("REFER", "NOTIFY")
 
 
 class CallActor:
@@ -119,6 +120,12 @@ class CallActor:
         self.transfers = CallTransfers(self)
         self._ended = trio.Event()
         self._started = False
+        # True while the task waits for its next inbox item with nothing else to do:
+        # only then may the account's task step the session itself (``sip_now``).
+        self._idle = False
+        self._rang_early = False
+        self.signalling_only = settings.defaults.media == "none"
+        """No media stack: an inactive offer or answer, made without waiting for anything."""
         self._feed = EventFeed(limit=128)
         self.call = Call(
             self,
@@ -202,6 +209,7 @@ class CallActor:
     def command(self, item: Command) -> None:
         try:
             self._send.send_nowait(item)
+            self._idle = False
         except trio.WouldBlock:
             raise CallError(f"call {self.call_id} is busy: too many commands queued") from None
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -210,6 +218,7 @@ class CallActor:
     def deliver(self, item: Inbound) -> None:
         try:
             self._send.send_nowait(item)
+            self._idle = False
         except trio.WouldBlock:
             log.warning("call %s: inbox full, dropped %s", self.call_id, type(item).__name__)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -220,8 +229,6 @@ class CallActor:
 
         For logout: the account sends its un-REGISTER right after and closes the
         connection when that is answered, which may be before this task runs again.
-        The session is sans-IO and consistent between calls, so stepping it here is
-        safe; what is not a message is handed to this task to perform.
         """
         session = self.session
         if session is None or session.ended:
@@ -230,12 +237,56 @@ class CallActor:
             outputs = session.hangup()
         except LocalProtocolError:
             return
+        self.step_now(outputs)
+
+    def step_now(self, outputs: list[Any]) -> None:
+        """Outputs of a session step taken outside this task: messages go out at once,
+        the rest (timers, events for the program) is handed to this task in order.
+
+        The session is sans-IO and consistent between steps, so another task may step
+        it whenever this one is not in the middle of performing outputs.
+        """
+        rest: list[Any] = []
         for item in outputs:
             if isinstance(item, Send | Respond):
                 self.router.post(item)
-        rest = [item for item in outputs if not isinstance(item, Send | Respond)]
+            else:
+                rest.append(item)
         if rest:
             self.deliver(Deferred(outputs=rest))
+
+    def sip_now(self, item: SipIn) -> bool:
+        """Step the session with ``item`` in the account's task; False to queue it instead.
+
+        A message of the INVITE usage (responses, ACK, BYE, CANCEL, INFO, re-INVITE)
+        for a call whose task has nothing queued and is not busy is taken here: what
+        it sends goes out with the account's next send, and this task is woken only
+        when the program has something to hear. That saves a task switch for each
+        100 Trying and sends an ACK, or the 200 for a BYE, without a second wake of
+        the account. Transfers (REFER, NOTIFY and their responses) stay in the task.
+        """
+        session = self.session
+        if not self._idle or session is None or session.ended:
+            return False
+        message = item.message
+        try:
+            if isinstance(message, Response):
+                request = item.request
+                if request is None or request.method in _TRANSFER_METHODS:
+                    return False
+                outputs = session.receive_response(message)
+            elif message.method in _TRANSFER_METHODS:
+                return False
+            else:
+                outputs = session.receive_request(message)
+        except ParseError as exc:
+            log.warning("call %s: dropped a malformed message: %s", self.call_id, exc)
+            return True
+        except LocalProtocolError as exc:
+            log.warning("call %s: dropped an unexpected message: %s", self.call_id, exc)
+            return True
+        self.step_now(outputs)
+        return True
 
     def probe(self) -> ProbeReading | None:
         return self.media.probe() if self.media is not None else None
@@ -249,10 +300,11 @@ class CallActor:
     # -- the task ------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[Call] = trio.TASK_STATUS_IGNORED) -> None:
-        # Nobody waits for an incoming call's start: its failures are contained from here on.
-        self._started = self.direction == "incoming"
+        # Nobody waits for an incoming call's start, nor for a call placed before its
+        # task ran: their failures are contained from here on.
+        self._started = self._started or self.direction == "incoming"
         try:
-            if self.settings.defaults.media == "none":
+            if self.signalling_only:
                 # Signalling only: no media stack, so no child task and no nursery either.
                 await self._converse(None, task_status)
             else:
@@ -278,7 +330,8 @@ class CallActor:
         self, media: MediaSession | None, task_status: trio.TaskStatus[Call]
     ) -> None:
         if self.direction == "outgoing":
-            await self._place(media, task_status)
+            if self.session is None:
+                await self._place(media, task_status)
         else:
             task_status.started(self.call)
             await self._offer_received(media)
@@ -300,16 +353,27 @@ class CallActor:
             yield media
 
     async def _place(self, media: MediaSession | None, task_status: trio.TaskStatus[Call]) -> None:
-        settings = self.settings
-        params = settings.params
         try:
             if media is None:
-                offer = inactive_offer(settings.rng.getrandbits(31))
+                offer = inactive_offer(self.settings.rng.getrandbits(31))
             else:
                 offer = await media.create_offer()
         except MediaError as exc:
             raise CallError(f"cannot create a media offer: {exc}") from exc
-        digest = self.router.digest
+        self._invite(offer)
+        task_status.started(self.call)
+        self._started = True
+
+    def place_now(self) -> None:
+        """Signalling only: send the INVITE from the program's task, before this task
+        runs (an inactive offer needs no media stack), so ``connect`` need not wait for
+        the task to start. CallError when the target is not a SIP address."""
+        self._invite(inactive_offer(self.settings.rng.getrandbits(31)))
+        self._started = True
+
+    def _invite(self, offer: str) -> None:
+        settings = self.settings
+        params = settings.params
         try:
             self.session = InviteSession.outgoing(
                 target=self._target,
@@ -317,7 +381,7 @@ class CallActor:
                 contact=settings.contact,
                 local_via=settings.local_via,
                 offer_sdp=offer,
-                digest=digest,
+                digest=self.router.digest,
                 reliable=True,
                 user_agent=params.user_agent,
                 rng=settings.rng,
@@ -325,31 +389,31 @@ class CallActor:
         except ValueError as exc:
             raise CallError(f"cannot call {self._target!r}: {exc}") from exc
         self.router.adopt(self)
-        await self.perform(self.session.start())
-        task_status.started(self.call)
-        self._started = True
+        self.step_now(self.session.start())
 
-    async def _offer_received(self, media: MediaSession | None) -> None:
+    def ring_now(self) -> None:
+        """Signalling only: answer the offer and ring from the account's task, before
+        this task first runs (an inactive answer needs no media stack), so the 180
+        goes out with the account's next send. An INVITE without a usable offer is
+        left to the task, which refuses it."""
         session = self._session()
-        await self.perform(session.start())
         offer = session.remote_sdp
         if offer is None:
-            log.info("call %s: INVITE without an SDP offer refused with 488", self.call_id)
-            await self.perform(session.reject(488))
             return
         try:
-            if media is None:
-                self._answer_sdp = inactive_answer(offer, self.settings.rng.getrandbits(31))
-            else:
-                self._answer_sdp = await media.create_answer(offer)
-        except (MediaError, ParseError) as exc:
-            log.info("call %s: offer not acceptable (488): %s", self.call_id, exc)
-            await self.perform(session.reject(488))
+            answer = inactive_answer(offer, self.settings.rng.getrandbits(31))
+        except ParseError:
             return
+        outputs = session.start()
+        outputs += session.ring()
+        self._answer_sdp = answer
         self._remote_sdp_applied = True
-        if session.state is not SessionState.INCOMING:
-            return  # cancelled while the answer was prepared
-        await self.perform(session.ring())
+        self._rang_early = True
+        self.step_now(outputs)
+
+    async def _offer_received(self, media: MediaSession | None) -> None:
+        if not self._rang_early and not await self._ring(media):
+            return
         call = self.call
         event = ev.CallIncoming(
             call=call,
@@ -361,27 +425,65 @@ class CallActor:
         # on_incoming gets the Call itself (kazoo.js handed over the call object).
         await self.emit(event, "on_incoming", call)
 
+    async def _ring(self, media: MediaSession | None) -> bool:
+        """Answer the offer (488 when it is unusable) and ring; False when the call is over."""
+        session = self._session()
+        await self.perform(session.start())
+        offer = session.remote_sdp
+        if offer is None:
+            log.info("call %s: INVITE without an SDP offer refused with 488", self.call_id)
+            await self.perform(session.reject(488))
+            return False
+        try:
+            if media is None:
+                self._answer_sdp = inactive_answer(offer, self.settings.rng.getrandbits(31))
+            else:
+                self._answer_sdp = await media.create_answer(offer)
+        except (MediaError, ParseError) as exc:
+            log.info("call %s: offer not acceptable (488): %s", self.call_id, exc)
+            await self.perform(session.reject(488))
+            return False
+        self._remote_sdp_applied = True
+        if session.state is not SessionState.INCOMING:
+            return False  # cancelled while the answer was prepared
+        await self.perform(session.ring())
+        return True
+
     async def _loop(self) -> None:
         session = self._session()
         timers = self._timers
-        inbox = self._inbox
         while not session.ended:
+            item = await self._next(timers)
+            if item is not None:
+                await self._handle(item)
+            if timers:
+                now = trio.current_time()
+                for name, due in list(timers.items()):
+                    if due <= now and timers.get(name) == due:
+                        del timers[name]
+                        await self._timer(name)
+
+    async def _next(self, timers: dict[str, float]) -> Inbound | None:
+        """The next inbox item, or None when the first timer falls due first."""
+        inbox = self._inbox
+        try:
+            return inbox.receive_nowait()
+        except trio.WouldBlock:
+            pass
+        # Idle: the inbox is empty and nothing is being handled, until the next
+        # ``deliver`` or ``command`` (which clear the flag before this task runs).
+        self._idle = True
+        try:
             if not timers:
                 # Most of a call's life has no timer: no cancel scope per message then.
-                await self._handle(await inbox.receive())
-                continue
-            item: Inbound | None = None
+                return await inbox.receive()
             # Only the receive is interruptible (a cancelled receive loses nothing);
             # handling an item is never cut short by a timer that falls due meanwhile.
             with trio.CancelScope(deadline=min(timers.values())):
-                item = await inbox.receive()
-            if item is not None:
-                await self._handle(item)
-            now = trio.current_time()
-            for name, due in list(timers.items()):
-                if due <= now and timers.get(name) == due:
-                    del timers[name]
-                    await self._timer(name)
+                return await inbox.receive()
+            return None
+        finally:
+            self._idle = False
 
     def _abandon(self) -> None:
         """Best effort after a failure: the far end gets its BYE, CANCEL or 603."""

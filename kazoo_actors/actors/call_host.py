@@ -65,6 +65,12 @@ class CallHost:
         else:
             self._pending.append(task)
 
+    async def wait_ready(self) -> bool:
+        """Until the host's nursery exists; False when the host has ended instead.
+        True means ``start_soon`` runs a task now, as long as nothing is awaited first."""
+        await self._ready.wait()
+        return self._nursery is not None
+
     async def start(self, task: CallTask) -> Any:
         """``nursery.start`` in the host's nursery; None when the host has ended."""
         await self._ready.wait()

@@ -14,6 +14,11 @@ with the account's task) and talk to the account through this router:
   INVITEs that start calls, anything whose Call-ID is a live call, and
   CANCELs (481 when nothing matches). Everything else stays the account's
   (``server_requests``: OPTIONS, out-of-dialog NOTIFY, 481 for unknown dialogs).
+- in the account's task: a call whose task is idle takes SIP of its INVITE usage
+  there and then (``CallActor.sip_now``), and a signalling-only call rings from
+  ``incoming``; what they send is queued without waking the account, which calls
+  ``outbound`` before it waits again (``route`` and ``incoming`` are only called
+  while it handles what it received or a timer).
 """
 
 from __future__ import annotations
@@ -93,6 +98,7 @@ class CallRouter:
         "_digest",
         "_feed",
         "_host",
+        "_in_account_task",
         "_outbox",
         "_owner",
         "_registered",
@@ -128,6 +134,7 @@ class CallRouter:
         self._owner: trio.Nursery | None = None
         self._host: CallHost | None = None
         self._settings: CallSettings | None = None
+        self._in_account_task = False
 
     @property
     def defaults(self) -> CallDefaults:
@@ -214,10 +221,11 @@ class CallRouter:
         return self._settings
 
     def post(self, item: Send | Respond) -> None:
-        # Every drain empties the queue, so one wake per empty -> non-empty is enough.
+        # Every drain empties the queue, so one wake per empty -> non-empty is enough;
+        # and none from the account's own task, which drains before it waits again.
         if self._outbox is None:
             self._outbox = deque()
-        wake = not self._outbox
+        wake = not self._outbox and not self._in_account_task
         self._outbox.append(item)
         if wake:
             self._wake()
@@ -259,6 +267,13 @@ class CallRouter:
             sinks=sinks,
             observer=observer,
         )
+        if actor.signalling_only:
+            # Nothing to wait for before the INVITE: no nursery.start round trip.
+            if not await host.wait_ready():
+                raise CallError(f"account {self.account} is closing: cannot call {target}")
+            actor.place_now()
+            host.start_soon(actor.run)
+            return actor.call
         call: Call | None = await host.start(actor.run)
         if call is None:
             raise CallError(f"account {self.account} is closing: cannot call {target}")
@@ -291,7 +306,7 @@ class CallRouter:
         if isinstance(item, RequestFailed):
             actor.deliver(SipFailed(request=item.request, code=item.code, reason=item.reason))
         else:
-            actor.deliver(SipIn(message=item.response, request=item.request))
+            self._take(actor, SipIn(message=item.response, request=item.request))
         return True
 
     def claims(self, request: Request) -> bool:
@@ -305,7 +320,7 @@ class CallRouter:
         """A request ``claims`` said is ours; returns what the account must perform now."""
         actor = self._calls.get(request.headers.get("Call-ID") or "")
         if actor is not None:
-            actor.deliver(SipIn(message=request, request=None))
+            self._take(actor, SipIn(message=request, request=None))
             return []
         if request.method == "CANCEL":
             return endpoint.respond(request, response_to(request, 481))
@@ -320,8 +335,24 @@ class CallRouter:
             log.warning("account %s: unusable INVITE answered 400: %s", self.account, exc)
             return endpoint.respond(request, response_to(request, 400, to_tag="bad"))
         self._calls[actor.call_id] = actor
+        if actor.signalling_only:
+            self._in_account_task = True
+            try:
+                actor.ring_now()
+            finally:
+                self._in_account_task = False
         host.start_soon(actor.run)
         return []
+
+    def _take(self, actor: CallActor, item: SipIn) -> None:
+        """SIP for a call: stepped here when its task is idle, else queued to it."""
+        self._in_account_task = True
+        try:
+            taken = actor.sip_now(item)
+        finally:
+            self._in_account_task = False
+        if not taken:
+            actor.deliver(item)
 
     def hangup_all(self) -> None:
         """End every live call now (the account is logging out): their BYEs and
