@@ -11,8 +11,8 @@ callback form and ``await call.mute_microphone(True)`` work.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator
-from typing import Any, Protocol
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any, Protocol, cast
 
 import attrs
 import trio
@@ -161,9 +161,12 @@ class Call:
     def ended(self) -> bool:
         return self._task.session_ended
 
-    def events(self) -> AsyncIterator[Any]:
-        """This call's events (``kazoo_actors.call_events``); ends when the call is over."""
-        return self._feed.__aiter__()
+    def events(self) -> AsyncGenerator[Any, None]:
+        """This call's events (``kazoo_actors.call_events``); ends when the call is over.
+
+        An async generator: a program that stops early can close it at once
+        (``contextlib.aclosing``) instead of leaving it to the garbage collector."""
+        return cast(AsyncGenerator[Any, None], self._feed.__aiter__())
 
     async def wait_ended(self) -> None:
         await self._task.wait_ended()
