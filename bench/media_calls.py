@@ -7,8 +7,9 @@ a tone. For each level N the bench sets up N calls at once, lets media settle fo
 - frames received / expected over the measuring window (50 decoded 20 ms frames per second
   per direction; below 100 % means dropped or late audio), and frames the far ends sent,
   so a shortfall can be placed on the sending or on the receiving side,
-- CPU of the process as % of one core over the window, and CPU-milliseconds per call-second
-  (steadier than wall-clock rates on a shared machine),
+- CPU of the process as % of one core over the window, CPU-milliseconds per call-second,
+  and CPU-microseconds per frame moved (sent + received: steadier than either on a shared
+  machine, where a starved process does less work per second),
 - RSS growth per call (after setup, relative to the process before the level),
 - setup time: the caller's create_offer() start to the first decoded frame at the callee,
   p50 / p95 over the N calls of the level (call starts staggered by ``--stagger`` ms),
@@ -68,6 +69,12 @@ def counters(sessions: Sequence[MediaSession]) -> dict[str, float]:
         "decode_errors": sum(s.decode_errors for s in stats),
         "resyncs": sum(s.send_resyncs for s in stats),
     }
+
+
+def moved(now: dict[str, float], before: dict[str, float]) -> float:
+    """Frames sent plus frames received between two snapshots: the unit of media work, so
+    CPU per frame stays comparable when a starved process falls behind."""
+    return now["sent"] + now["received"] - before["sent"] - before["received"]
 
 
 class Lines:
@@ -241,6 +248,10 @@ async def run_level(
         else 0,
         "cpu_pct": 100 * cpu / wall,
         "cpu_ms_per_call_s": 1000 * cpu / call_seconds,
+        "cpu_us_per_frame": 1e6 * cpu / max(1, moved(near, near_before)),
+        "far_cpu_us_per_frame": 1e6
+        * (far["cpu"] - far_before["cpu"])
+        / max(1, moved(far, far_before)),
         "far_cpu_ms_per_call_s": 1000 * (far["cpu"] - far_before["cpu"]) / call_seconds,
         "rss_kb_per_call": (rss_connected - rss_before) / 1024 / calls,
         "setup_p50": statistics.median(setups),
@@ -258,7 +269,8 @@ async def main(args: argparse.Namespace) -> None:
     print(
         f"{'calls':>5} {'frames rx/expected':>20} {'ratio':>7} {'far tx':>7} {'far rx':>7} "
         f"{'CPU %':>6} "
-        f"{'ms/call-s':>9} {'far ms':>6} {'RSS KB':>6} {'setup p50':>9} {'p95':>5} {'load':>5}"
+        f"{'ms/call-s':>9} {'far ms':>6} {'us/frame':>8} {'far us':>6} {'RSS KB':>6} "
+        f"{'setup p50':>9} {'p95':>5} {'load':>5}"
     )
     async with trio.open_nursery() as nursery:
         callees: LocalCallees | ChildCallees
@@ -284,6 +296,7 @@ async def main(args: argparse.Namespace) -> None:
                 f"{calls:>5} {row['received']:>9.0f}/{row['expected']:<10.0f} "
                 f"{row['received'] / row['expected']:>7.1%} {far} {row['cpu_pct']:>6.1f} "
                 f"{row['cpu_ms_per_call_s']:>9.1f} {row['far_cpu_ms_per_call_s']:>6.1f} "
+                f"{row['cpu_us_per_frame']:>8.0f} {row['far_cpu_us_per_frame']:>6.0f} "
                 f"{row['rss_kb_per_call']:>6.0f} {row['setup_p50']:>9.0f} "
                 f"{row['setup_p95']:>5.0f} {row['load']:>5.1f}",
                 flush=True,
