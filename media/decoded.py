@@ -1,41 +1,38 @@
-"""Decoded av frames (any layout and rate) as media-format PCM (media.pcm).
+"""Received PCM at the decoder's rate brought to the media format (media.pcm) for sinks.
 
-Opus is decoded straight to the media format (media.codecs), so its frames are copied out
-as they are; G.711 decodes at 8 kHz and goes through a resampler.
+Opus decodes straight to 48 kHz, which passes through untouched; G.711 decodes at 8 kHz and
+goes through one resampler per stream, only when a sink wants the audio (the probe analyses
+at the decoder's rate).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import fractions
 
 import av
 
 from media.pcm import BYTES_PER_SAMPLE, SAMPLE_RATE
 
 
-def is_media_format(frame: av.AudioFrame) -> bool:
-    return (
-        frame.sample_rate == SAMPLE_RATE
-        and frame.format.name == "s16"
-        and frame.layout.nb_channels == 1
-    )
+class ToMediaRate:
+    """s16le mono PCM at any rate in, media-format PCM out (stateful: one per stream)."""
 
+    def __init__(self) -> None:
+        self._resampler: av.AudioResampler | None = None
+        self._pts = 0
 
-def to_pcm(resampler: av.AudioResampler, frame: av.AudioFrame | None) -> Iterator[bytes]:
-    """Decoded audio as media-format PCM chunks; None flushes the resampler."""
-    if frame is not None and is_media_format(frame):
-        yield bytes(frame.planes[0])[: frame.samples * BYTES_PER_SAMPLE]
-        return
-    for out in resampler.resample(frame):
-        yield bytes(out.planes[0])[: out.samples * BYTES_PER_SAMPLE]
-
-
-def media_resampler() -> av.AudioResampler:
-    return av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-
-
-def frames_to_pcm(frames: Iterable[av.AudioFrame]) -> list[bytes]:
-    """A run of decoded frames as media-format PCM, with a resampler of its own."""
-    resampler = media_resampler()
-    chunks = [pcm for frame in frames for pcm in to_pcm(resampler, frame)]
-    return chunks + list(to_pcm(resampler, None))
+    def convert(self, pcm: bytes, rate: int) -> bytes:
+        if rate == SAMPLE_RATE:
+            return pcm
+        if self._resampler is None:
+            self._resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        frame = av.AudioFrame(format="s16", layout="mono", samples=len(pcm) // BYTES_PER_SAMPLE)
+        frame.planes[0].update(pcm)
+        frame.sample_rate = rate
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, rate)
+        self._pts += frame.samples
+        return b"".join(
+            bytes(out.planes[0])[: out.samples * BYTES_PER_SAMPLE]
+            for out in self._resampler.resample(frame)
+        )

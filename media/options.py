@@ -58,6 +58,8 @@ class MediaOptions:
     - ``signalling_only``: write and check SDP (``a=inactive``) without any ICE/DTLS transport,
       for signalling-only load; needs ``direction="inactive"``.
     - ``probe_window_ms``: how much recent received audio ``MediaSession.probe()`` analyses.
+    - ``opus_complexity``: libopus encoder complexity 0-10 (None: the library's default);
+      lower trades quality for CPU per call.
     """
 
     direction: str = attrs.field(default="sendrecv", validator=attrs.validators.in_(DIRECTIONS))
@@ -75,6 +77,10 @@ class MediaOptions:
     state_buffer: int = attrs.field(default=16, validator=attrs.validators.ge(1))
     probe_window_ms: int = attrs.field(default=200, validator=attrs.validators.ge(20))
     signalling_only: bool = attrs.field(default=False)
+    opus_complexity: int | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional([attrs.validators.ge(0), attrs.validators.le(10)]),
+    )
 
     @signalling_only.validator
     def _check_signalling_only(self, attribute: object, value: bool) -> None:

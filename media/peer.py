@@ -13,7 +13,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 import attrs
-import av
 from aiortc import (
     RTCConfiguration,
     RTCIceServer,
@@ -26,7 +25,7 @@ from aiortc.exceptions import InternalError, InvalidAccessError, OperationError
 
 from media import sdp_events
 from media.bridge import aio_time
-from media.decoded import frames_to_pcm, media_resampler, to_pcm
+from media.decoded import ToMediaRate
 from media.dtmf import DtmfEvent, EventSender
 from media.errors import DtmfNotNegotiatedError, MediaNegotiationError, MediaStateError
 from media.options import MediaOptions
@@ -41,6 +40,7 @@ from media.rtp_hooks import (
     install_fast_ntp_time,
     send_clock_rate,
     send_codec_name,
+    send_prepacked,
 )
 from media.sinks import AudioSink
 from media.sources import AudioSource
@@ -82,9 +82,10 @@ class Peer:
         self.started_at: float | None = None
         self.first_audio_at: float | None = None
         self.frames_received = 0
-        self.recent: deque[av.AudioFrame] = deque(maxlen=max(1, options.probe_window_ms // 20))
+        self.recent: deque[tuple[bytes, int]] = deque(maxlen=max(1, options.probe_window_ms // 20))
+        """The last probe window of decoded PCM, with its sample rate, as decoded."""
         self._local_events: dict[int, int] = {}
-        self._resampler: av.AudioResampler | None = None
+        self._to_media_rate = ToMediaRate()
         self._closed = False
 
     # negotiation
@@ -164,8 +165,11 @@ class Peer:
         # Before the connection is up, so before the sender asks the track for a frame.
         if self.transceiver is not None:
             codec = send_codec_name(self.transceiver)
-            if codec is not None:
-                self.track.encode_as(codec)
+            encoding = codec is not None and self.track.encode_as(
+                codec, opus_complexity=self.options.opus_complexity
+            )
+            if encoding:
+                send_prepacked(self.transceiver)
         self._configure_events(remote_events)
 
     def _configure_events(self, remote_events: dict[int, int]) -> None:
@@ -198,41 +202,42 @@ class Peer:
             )
         tap.sender.enqueue(digits, duration_ms, on_done)
 
-    def _received(self, frame: av.AudioFrame) -> None:
+    def _received(self, pcm: bytes, rate: int) -> None:
         """Each decoded frame, on the loop thread, straight from the receiver (rtp_hooks)."""
-        now = aio_time()
         self.frames_received += 1
         if self.first_audio_at is None:
-            self.first_audio_at = now
-            self.callbacks.first_audio(now)
-        self.recent.append(frame)
+            self.first_audio_at = aio_time()
+            self.callbacks.first_audio(self.first_audio_at)
+        self.recent.append((pcm, rate))
         if not self.sinks:
             return
-        # Only for sinks: the probe converts its short window of raw frames when asked.
-        if self._resampler is None:
-            self._resampler = media_resampler()
-        for pcm in to_pcm(self._resampler, frame):
-            pcm_frame = PcmFrame(pcm=pcm, sample_rate=SAMPLE_RATE, received_at=now)
-            for sink in list(self.sinks):
-                try:
-                    sink.write(pcm_frame)
-                except Exception:
-                    # A broken sink (disk full) loses its audio, not the call.
-                    logger.exception("media sink %r failed; detached", sink)
-                    self.sinks.remove(sink)
+        pcm = self._to_media_rate.convert(pcm, rate)
+        if not pcm:
+            return
+        pcm_frame = PcmFrame(pcm=pcm, sample_rate=SAMPLE_RATE, received_at=aio_time())
+        for sink in list(self.sinks):
+            try:
+                sink.write(pcm_frame)
+            except Exception:
+                # A broken sink (disk full) loses its audio, not the call.
+                logger.exception("media sink %r failed; detached", sink)
+                self.sinks.remove(sink)
 
-    def recent_pcm(self) -> list[bytes]:
-        """The last probe window of received audio as media-format PCM (any thread)."""
+    def recent_audio(self) -> tuple[list[bytes], int]:
+        """The last probe window of received PCM and its sample rate (any thread)."""
         for _ in range(3):
             try:
-                frames = list(self.recent)
+                window = list(self.recent)
                 break
             except RuntimeError:
                 # The bridge thread appended while we copied; copy again.
                 continue
         else:
-            frames = []
-        return frames_to_pcm(frames)
+            window = []
+        if not window:
+            return [], SAMPLE_RATE
+        rate = window[-1][1]
+        return [pcm for pcm, chunk_rate in window if chunk_rate == rate], rate
 
     # shutdown
 

@@ -30,6 +30,8 @@ Why each hook exists:
   receiver starts: frames are decoded where they arrive and handed straight to the session
   (no remote-track queue, no reading task). aiortc's thread still starts, but only waits for
   the stop signal, which it then passes on to end the remote track as before.
+* Encoding in the track: ``send_prepacked`` gives the sender an encoder that only packs the
+  packets the track encoded (media.codecs), so aiortc neither encodes nor converts time bases.
 * RTP clock: the sender reads the NTP time twice per packet through ``datetime`` arithmetic
   (``aiortc.clock.current_ntp_time``, ~3 % of the bridge thread with 20 calls);
   ``install_fast_ntp_time`` swaps in the same value computed from ``time.time()``.
@@ -50,9 +52,11 @@ from typing import Any
 
 import av
 from aiortc import RTCRtpTransceiver, clock, rtp
-from aiortc.codecs.base import Decoder
+from aiortc.codecs.base import Encoder
+from av.frame import Frame
+from av.packet import Packet
 
-from media.codecs import decoder_for
+from media.codecs import PcmDecoder, decoder_for
 from media.dtmf import DtmfEvent, EventReceiver, EventSender
 
 _RTCP_TYPES = range(192, 224)
@@ -114,10 +118,10 @@ async def gather_on(transceiver: RTCRtpTransceiver, addresses: Sequence[str]) ->
 class InlineDecoding:
     """Stands in for an RTCRtpReceiver's decoder queue (see module docstring)."""
 
-    def __init__(self, on_frame: Callable[[Any], object]) -> None:
-        self._on_frame = on_frame
+    def __init__(self, on_pcm: Callable[[bytes, int], object]) -> None:
+        self._on_pcm = on_pcm
         self._stop: queue.Queue[None] = queue.Queue()
-        self._decoders: dict[str, Decoder] = {}
+        self._decoders: dict[str, PcmDecoder] = {}
         self.decode_errors = 0
 
     def put(self, task: tuple[Any, Any] | None) -> None:
@@ -129,13 +133,13 @@ class InlineDecoding:
         if decoder is None:
             decoder = self._decoders[codec.mimeType] = decoder_for(codec)
         try:
-            frames = decoder.decode(encoded_frame)
-        except av.FFmpegError:
+            pcm = decoder.decode(encoded_frame.data)
+        except (av.FFmpegError, ValueError):
             # As aiortc's worker does: keep the decoder (its state), lose the frame.
             self.decode_errors += 1
             return
-        for frame in frames:
-            self._on_frame(frame)
+        if pcm:
+            self._on_pcm(pcm, decoder.sample_rate)
 
     def get(self) -> None:
         """What aiortc's decoder thread blocks on: only the stop signal ever comes."""
@@ -143,13 +147,32 @@ class InlineDecoding:
 
 
 def decode_inline(
-    transceiver: RTCRtpTransceiver, on_frame: Callable[[Any], object]
+    transceiver: RTCRtpTransceiver, on_pcm: Callable[[bytes, int], object]
 ) -> InlineDecoding:
-    """Decoded frames go to ``on_frame`` on the loop thread (not to the remote track)."""
+    """Decoded PCM (s16le mono, with its sample rate) goes to ``on_pcm`` on the loop thread,
+    not to the remote track."""
     receiver: Any = transceiver.receiver
-    inline = InlineDecoding(on_frame)
+    inline = InlineDecoding(on_pcm)
     receiver._RTCRtpReceiver__decoder_queue = inline
     return inline
+
+
+class _PrePacked(Encoder):
+    """What the sender calls for the packets an encoding track hands it: the payload as is,
+    its pts already in the codec's RTP clock (aiortc's own pack converts time bases through
+    Fraction arithmetic per packet)."""
+
+    def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        raise TypeError("this sender's track hands encoded packets, not frames")
+
+    def pack(self, packet: Packet[Any]) -> tuple[list[bytes], int]:
+        return [bytes(packet)], packet.pts or 0
+
+
+def send_prepacked(transceiver: RTCRtpTransceiver) -> None:
+    """Before the sender starts: it packs the track's packets into RTP and encodes nothing."""
+    sender: Any = transceiver.sender
+    sender._RTCRtpSender__encoder = _PrePacked()
 
 
 def send_codec_name(transceiver: RTCRtpTransceiver) -> str | None:

@@ -211,7 +211,8 @@ class MediaSession:
 
         Costs a few milliseconds of CPU: for periodic reports and tests, not per frame.
         """
-        return analyse(self._peer.recent_pcm())
+        chunks, rate = self._peer.recent_audio()
+        return analyse(chunks, rate)
 
     def statistics(self) -> MediaStatistics:
         peer = self._peer

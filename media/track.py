@@ -4,8 +4,9 @@ aiortc pulls frames from a track as fast as ``recv`` returns them, so the track 
 each 20 ms frame is due (on the bridge loop's clock). Muting swaps the source's samples for
 silence in this track, so the far end hears silence with no renegotiation and the RTP stream
 (and any RFC 4733 events riding on it) keeps flowing. Once the session knows the codec the
-sender uses, and before the first frame, ``encode_as`` makes the track hand aiortc encoded
-Opus packets instead of frames (media.codecs says why).
+sender uses, and before the first frame, ``encode_as`` makes the track encode the source's PCM
+itself and hand aiortc packets instead of frames (media.codecs says why), so no
+``av.AudioFrame`` is built per 20 ms on that path.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.packet import Packet
 
 from media.bridge import aio_sleep, aio_time
-from media.codecs import OpusPacketEncoder, encodes_in_track
+from media.codecs import TrackEncoder, track_encoder
 from media.pcm import FRAME_SAMPLES, SAMPLE_RATE, SILENT_FRAME
 from media.sources import AudioSource
 
@@ -38,13 +39,16 @@ class OutgoingAudioTrack(MediaStreamTrack):
         self.resyncs = 0
         self._start: float | None = None
         self._pts = 0
-        self._encoder: OpusPacketEncoder | None = None
+        self._encoder: TrackEncoder | None = None
+        self._timestamp = 0
 
-    def encode_as(self, codec_name: str) -> None:
-        """The sender's negotiated codec. Only before the first frame: a switch from frames
-        to packets mid-stream would move the RTP timestamps."""
-        if self._start is None and self._encoder is None and encodes_in_track(codec_name):
-            self._encoder = OpusPacketEncoder()
+    def encode_as(self, codec_name: str, *, opus_complexity: int | None = None) -> bool:
+        """The sender's negotiated codec; True when the track now hands packets (the sender
+        must then only pack them: media.rtp_hooks.send_prepacked). Only before the first
+        frame: a switch from frames to packets mid-stream would move the RTP timestamps."""
+        if self._start is None and self._encoder is None:
+            self._encoder = track_encoder(codec_name, opus_complexity=opus_complexity)
+        return self._encoder is not None
 
     def replace_source(self, source: AudioSource) -> AudioSource:
         old, self.source = self.source, source
@@ -52,16 +56,21 @@ class OutgoingAudioTrack(MediaStreamTrack):
 
     async def recv(self) -> av.AudioFrame | Packet[Any]:
         while True:
-            frame = await self._next_frame()
-            if self._encoder is None:
-                return frame
+            pcm = await self._next_pcm()
+            encoder = self._encoder
+            if encoder is None:
+                return self._frame(pcm)
             # One packet per 20 ms frame in practice; an encoder that buffers a frame
             # only delays the stream by one frame.
-            packets = self._encoder.encode(frame)
-            if packets:
-                return packets[0]
+            payload = encoder.encode(pcm)
+            if payload is not None:
+                packet = Packet(payload)
+                # In the codec's RTP clock (media.rtp_hooks.send_prepacked reads it as is).
+                packet.pts = self._timestamp
+                self._timestamp += encoder.samples_per_packet
+                return packet
 
-    async def _next_frame(self) -> av.AudioFrame:
+    async def _next_pcm(self) -> bytes:
         if self.readyState != "live":
             raise MediaStreamError
         now = aio_time()
@@ -76,12 +85,13 @@ class OutgoingAudioTrack(MediaStreamTrack):
                 self._start = now - self._pts / SAMPLE_RATE
                 self.resyncs += 1
         pcm = self.source.read(FRAME_SAMPLES)
-        if self.muted:
-            pcm = SILENT_FRAME
+        self.frames_sent += 1
+        return SILENT_FRAME if self.muted else pcm
+
+    def _frame(self, pcm: bytes) -> av.AudioFrame:
         frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
         frame.planes[0].update(pcm)
         frame.sample_rate = SAMPLE_RATE
         frame.pts = self._pts
         frame.time_base = _TIME_BASE
-        self.frames_sent += 1
         return frame

@@ -10,7 +10,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends \
         kamailio kamailio-websocket-modules kamailio-tls-modules \
-        sip-tester iproute2 procps python3-venv ca-certificates >/dev/null
+        sip-tester iproute2 procps python3-venv ca-certificates libopus0 >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -1,23 +1,19 @@
-"""Opus encoded by the outgoing track (mono packets) and decoded on the loop thread."""
+"""Audio encoded by the outgoing track (mono Opus, G.711) and decoded on the loop thread."""
 
 from __future__ import annotations
 
-import itertools
 import threading
-from typing import Any
 
-import av
 import pytest
 from aiortc.clock import current_datetime, datetime_to_ntp
-from aiortc.codecs import get_encoder
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from conftest import connected_pair, settled_probe
 
-from media.codecs import OPUS_BIT_RATE, OpusPacketEncoder, decoder_for
-from media.decoded import frames_to_pcm
+from media import opus
+from media.codecs import OPUS_BIT_RATE, decoder_for, track_encoder
 from media.options import MediaOptions
-from media.pcm import FRAME_SAMPLES, SAMPLE_RATE
+from media.pcm import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE
 from media.probe import analyse
 from media.rtp_hooks import InlineDecoding, _fast_ntp_time
 from media.sources import Tone
@@ -26,57 +22,80 @@ OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2,
 PCMU = RTCRtpCodecParameters(mimeType="audio/PCMU", clockRate=8000, channels=1, payloadType=0)
 
 
-def tone_frames(frequency: float, count: int) -> list[av.AudioFrame]:
+@pytest.fixture(params=["libopus", "pyav"])
+def opus_library(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both Opus implementations: libopus through ctypes, and PyAV's where it is missing."""
+    if request.param == "pyav":
+        monkeypatch.setattr(opus, "available", lambda: False)
+    elif not opus.available():
+        pytest.fail("libopus is missing: scripts/bootstrap.sh installs libopus0")
+    return str(request.param)
+
+
+def tone_pcm(frequency: float, count: int) -> list[bytes]:
     tone = Tone(frequency)
-    frames = []
-    for index in range(count):
-        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
-        frame.planes[0].update(tone.read(FRAME_SAMPLES))
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = index * FRAME_SAMPLES
-        frames.append(frame)
-    return frames
+    return [tone.read(FRAME_SAMPLES) for _ in range(count)]
 
 
-def pts(packet: Any) -> int:
-    assert packet.pts is not None
-    return int(packet.pts)
-
-
-def test_opus_packets_are_one_per_frame_mono_and_decode_to_the_tone() -> None:
-    encoder = OpusPacketEncoder()
-    packets = [p for frame in tone_frames(700, 50) for p in encoder.encode(frame)]
-    assert len(packets) == 50
+def test_opus_is_one_mono_packet_per_frame_and_decodes_to_the_tone(opus_library: str) -> None:
+    encoder = track_encoder("opus")
+    assert encoder is not None and encoder.samples_per_packet == FRAME_SAMPLES
+    payloads = [encoder.encode(pcm) for pcm in tone_pcm(700, 50)]
+    assert all(payloads)
+    sizes = [len(p) for p in payloads if p is not None]
     # 32 kb/s is 80 bytes per 20 ms on average; aiortc's stereo 96 kb/s was ~240.
-    assert sum(len(bytes(p)) for p in packets) / len(packets) < OPUS_BIT_RATE / 8 / 50 * 1.5
-    steps = {pts(b) - pts(a) for a, b in itertools.pairwise(packets)}
-    assert steps == {FRAME_SAMPLES}
-    # aiortc only packs a packet: its pts in this time base becomes the RTP timestamp.
-    payloads, _ = get_encoder(OPUS).pack(packets[1])
-    assert payloads == [bytes(packets[1])]
+    assert sum(sizes) / len(sizes) < OPUS_BIT_RATE / 8 / 50 * 1.5
+    # Mono: the TOC byte's stereo flag (bit 2) is clear.
+    assert all(p is not None and not p[0] & 0x04 for p in payloads)
 
     decoder = decoder_for(OPUS)
-    decoded: list[Any] = [
-        frame
-        for packet in packets
-        for frame in decoder.decode(JitterFrame(data=bytes(packet), timestamp=pts(packet)))
-    ]
-    assert {(f.layout.name, f.samples, f.format.name) for f in decoded} == {("mono", 960, "s16")}
-    heard = analyse(frames_to_pcm(decoded[-25:]))
+    assert decoder.sample_rate == SAMPLE_RATE
+    decoded = [decoder.decode(p) for p in payloads if p is not None]
+    assert {len(pcm) for pcm in decoded} == {FRAME_BYTES}
+    heard = analyse(decoded[-25:])
     assert heard.frequency is not None and abs(heard.frequency - 700) < 15
 
 
-def test_inline_decoding_hands_frames_over_and_passes_the_stop_on() -> None:
-    received: list[Any] = []
-    inline = InlineDecoding(received.append)
-    encoder = OpusPacketEncoder()
-    packets = [p for frame in tone_frames(500, 5) for p in encoder.encode(frame)]
-    for packet in packets:
-        inline.put((OPUS, JitterFrame(data=bytes(packet), timestamp=pts(packet))))
-    assert len(received) == 5
+def test_opus_complexity_is_applied_and_bounded(opus_library: str) -> None:
+    frames = tone_pcm(523, 20)
+    for complexity in (0, 10):
+        encoder = track_encoder("opus", opus_complexity=complexity)
+        assert encoder is not None
+        decoded = decoder_for(OPUS)
+        pcm = [decoded.decode(p) for f in frames if (p := encoder.encode(f)) is not None]
+        heard = analyse(pcm[-10:])
+        assert heard.frequency is not None and abs(heard.frequency - 523) < 15
+    with pytest.raises(ValueError):
+        MediaOptions(opus_complexity=11)
+
+
+def test_g711_is_encoded_in_the_track_at_8_khz() -> None:
+    encoder = track_encoder("PCMU")
+    assert encoder is not None and encoder.samples_per_packet == 160
+    payloads = [encoder.encode(pcm) for pcm in tone_pcm(700, 25)]
+    # The resampler may hold back the first frame; then one 160-byte payload per frame.
+    assert {len(p) for p in payloads[1:] if p is not None} == {160}
+    assert sum(p is None for p in payloads) <= 1
+    decoder = decoder_for(PCMU)
+    assert decoder.sample_rate == 8000
+    heard = analyse([decoder.decode(p) for p in payloads[-10:] if p is not None], 8000)
+    assert heard.frequency is not None and abs(heard.frequency - 700) < 15
+    assert track_encoder("G722") is None
+
+
+def test_inline_decoding_hands_pcm_over_and_passes_the_stop_on() -> None:
+    received: list[tuple[bytes, int]] = []
+    inline = InlineDecoding(lambda pcm, rate: received.append((pcm, rate)))
+    encoder = track_encoder("opus")
+    assert encoder is not None
+    for index, pcm in enumerate(tone_pcm(500, 5)):
+        payload = encoder.encode(pcm)
+        assert payload is not None
+        inline.put((OPUS, JitterFrame(data=payload, timestamp=index * FRAME_SAMPLES)))
+    assert [(len(pcm), rate) for pcm, rate in received] == [(FRAME_BYTES, SAMPLE_RATE)] * 5
     # G.711 goes through aiortc's own decoder (8 kHz mono).
     inline.put((PCMU, JitterFrame(data=b"\xff" * 160, timestamp=0)))
-    assert received[-1].sample_rate == 8000
+    assert received[-1][1] == 8000 and len(received[-1][0]) == 320
     assert inline.decode_errors == 0
 
     # A corrupt frame is lost and counted; the decoder goes on.
