@@ -15,16 +15,15 @@ from typing import Any
 
 import trio
 
-from kazoo_actors.actors.account import (
-    AccountActor,
-    AccountState,
-    AccountStatistics,
+from kazoo_actors.actors.account import AccountActor
+from kazoo_actors.actors.account_commands import (
     Command,
     Logout,
     Reconnect,
     SetAutoReconnect,
     SetMonitorConnectivity,
 )
+from kazoo_actors.actors.account_state import AccountState, AccountStatistics
 from kazoo_actors.actors.call_router import CallDefaults
 from kazoo_actors.call import Call, MuteRequest
 from kazoo_actors.event_feed import EventFeed

@@ -26,7 +26,8 @@ import attrs
 import trio
 
 from kazoo_actors.account import Account
-from kazoo_actors.actors.account import AccountActor, ConnectivityChanged, ResumedFromSleep
+from kazoo_actors.actors.account import AccountActor
+from kazoo_actors.actors.account_commands import ConnectivityChanged, ResumedFromSleep
 from kazoo_actors.actors.child_spec import ChildSpec, RestartType, SupervisorSpec
 from kazoo_actors.actors.connectivity import (
     ConnectivityMonitor,

@@ -19,7 +19,6 @@ attempts in flight so that a restarted server is not stampeded.
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 import random
@@ -31,6 +30,21 @@ import trio
 from sipmessage import Request, Response
 
 from kazoo_actors import events
+from kazoo_actors.actors.account_commands import (
+    Command,
+    ConnectivityChanged,
+    Logout,
+    Reconnect,
+    ResumedFromSleep,
+    SetAutoReconnect,
+    SetMonitorConnectivity,
+)
+from kazoo_actors.actors.account_state import (
+    RESUMABLE_ENDS,
+    AccountState,
+    AccountStatistics,
+    SessionEnd,
+)
 from kazoo_actors.actors.call_router import CallRouter, CallWork
 from kazoo_actors.actors.keepalive import KeepaliveScheduler
 from kazoo_actors.actors.mailbox import Mailbox
@@ -67,92 +81,6 @@ _PING_NEEDED = 1
 
 LOGOUT_TIMEOUT = 5.0
 """Seconds a logout waits for the registrar to confirm Expires: 0."""
-
-
-class AccountState(enum.StrEnum):
-    IDLE = "idle"
-    CONNECTING = "connecting"
-    REGISTERED = "registered"
-    WAITING = "waiting to reconnect"
-    DOWN = "down"
-    LOGGED_OUT = "logged out"
-
-
-class SessionEnd(enum.Enum):
-    UNREACHABLE = "unreachable"
-    LOST = "lost"
-    UNAUTHORIZED = "unauthorized"
-    FORBIDDEN = "forbidden"
-    REJECTED = "rejected"
-    REPLACED = "replaced"
-    OFFLINE = "offline"
-    RECONNECT = "reconnect requested"
-    LOGGED_OUT = "logged out"
-
-
-# -- commands the mailbox carries -------------------------------------------------
-
-
-@attrs.frozen
-class Logout:
-    done: trio.Event
-
-
-@attrs.frozen
-class Reconnect:
-    pass
-
-
-@attrs.frozen
-class SetAutoReconnect:
-    enabled: bool
-
-
-@attrs.frozen
-class SetMonitorConnectivity:
-    enabled: bool
-
-
-@attrs.frozen
-class ConnectivityChanged:
-    online: bool
-
-
-@attrs.frozen
-class ResumedFromSleep:
-    """The machine was suspended: connections made before are probably dead."""
-
-
-_RESUMABLE = frozenset(
-    (SessionEnd.LOST, SessionEnd.UNREACHABLE, SessionEnd.REJECTED, SessionEnd.OFFLINE)
-)
-"""Ends after which auto-reconnect (or the network's return) may bring the account back."""
-
-Command = (
-    Logout
-    | Reconnect
-    | SetAutoReconnect
-    | SetMonitorConnectivity
-    | ConnectivityChanged
-    | ResumedFromSleep
-    | CallWork
-)
-
-
-@attrs.define(kw_only=True)
-class AccountStatistics:
-    state: str
-    registrations: int
-    reconnect_attempts: int
-    connect_failures: int
-    malformed_dropped: int
-    messages_sent: int
-    messages_received: int
-    open_transactions: int
-    running_timers: int
-    dropped_events: int
-    attempt_started_at: float
-    """Trio time when the latest connection attempt got its slot (latency is measured from it)."""
 
 
 class AccountActor:
@@ -297,7 +225,7 @@ class AccountActor:
         elif not self._series_reported and end in (SessionEnd.UNREACHABLE, SessionEnd.REJECTED):
             await self._emit(events.error("server_not_reachable", account=self.name))
         self._series_reported = True
-        self._resumable = end in _RESUMABLE
+        self._resumable = end in RESUMABLE_ENDS
         retryable = end in (SessionEnd.LOST, SessionEnd.UNREACHABLE, SessionEnd.REJECTED)
         if not retryable or not self._auto_reconnect or not self._online:
             self.state = AccountState.DOWN

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 import trio
 
 from kazoo_actors.account import Account
-from kazoo_actors.actors.account import AccountState
+from kazoo_actors.actors.account_state import AccountState
 from kazoo_actors.cli.soak_call_options import add_call_arguments, call_mix_settings
 from kazoo_actors.engine import open_engine
 from kazoo_actors.events import AccountEvent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import trio
 import trio_websocket
 
-from kazoo_actors.actors.account import AccountState
+from kazoo_actors.actors.account_state import AccountState
 from kazoo_actors.engine import open_engine
 from kazoo_actors.params import RegisterParams
 from protocols.sip.message import parse_message

@@ -9,7 +9,7 @@ import pytest
 import trio
 from engine_recorder import Recorder, closed_port_url, lab_params
 
-from kazoo_actors.actors.account import AccountState
+from kazoo_actors.actors.account_state import AccountState
 from kazoo_actors.engine import open_engine
 from kazoo_actors.events import Notification
 from kazoo_actors.lab.kamailio import KamailioServer

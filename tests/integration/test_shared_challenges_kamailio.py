@@ -6,7 +6,7 @@ import pytest
 import trio
 from engine_recorder import Recorder, lab_params
 
-from kazoo_actors.actors.account import AccountState
+from kazoo_actors.actors.account_state import AccountState
 from kazoo_actors.engine import open_engine
 from kazoo_actors.lab.kamailio import KamailioServer
 from kazoo_actors.shared_challenges import SharedChallenges
