@@ -140,7 +140,9 @@ class InviteSession:
         "_cancel_sent",
         "_confirmed_tag",
         "_contact",
+        "_dialog",
         "_digest",
+        "_early",
         "_ended",
         "_final_received",
         "_from",
@@ -155,7 +157,6 @@ class InviteSession:
         "_rng",
         "_target",
         "answer_timeout",
-        "dialog",
         "remote_sdp",
         "role",
         "state",
@@ -173,7 +174,8 @@ class InviteSession:
     ) -> None:
         self.role = role
         self.state = S.IDLE
-        self.dialog: Dialog | None = None
+        self._dialog: Dialog | None = None
+        self._early: Response | None = None
         self.remote_sdp: str | None = None
         self.answer_timeout = answer_timeout
         self._local_via = Via(local_via.transport, local_via.host, local_via.port)
@@ -309,6 +311,21 @@ class InviteSession:
     @property
     def remote_direction(self) -> str:
         return self._remote_direction
+
+    @property
+    def dialog(self) -> Dialog | None:
+        """The call's dialog: early (UAS after ringing, UAC after a 1xx with a To tag),
+        then confirmed. A UAC's early dialog is built on first use: most calls never
+        use it before the 2xx, whose dialog replaces it."""
+        if self._dialog is None and self._early is not None:
+            early, self._early = self._early, None
+            self._dialog = Dialog.from_uac(self.invite, early, rng=self._rng)
+        return self._dialog
+
+    @dialog.setter
+    def dialog(self, dialog: Dialog | None) -> None:
+        self._dialog = dialog
+        self._early = None
 
     def owns(self, request: Request) -> bool:
         """Whether an in-dialog request belongs to our dialog (Call-ID and both tags,
@@ -532,8 +549,9 @@ class InviteSession:
         self._final_received = True
         self._cancel_pending = False
         self._step("failure")
-        if self.dialog is not None:
-            self.dialog.terminate()
+        self._early = None
+        if self._dialog is not None:
+            self._dialog.terminate()
         out: list[SessionOutput] = [CancelTimer(name=TIMER_CANCEL)]
         if self._cancel_requested:
             out.append(self._end(Outcome.CANCELLED, code, response.phrase, "local"))
@@ -549,8 +567,8 @@ class InviteSession:
         if not self._same_invite(response):
             return []
         self._step("provisional")
-        if creates_dialog(response) and self.dialog is None:
-            self.dialog = Dialog.from_uac(self.invite, response, rng=self._rng)
+        if self._dialog is None and self._early is None and creates_dialog(response):
+            self._early = response
         out: list[SessionOutput] = []
         if self._cancel_pending:
             # Any provisional, a hop-by-hop 100 included, shows the INVITE got there (s.9.1).
@@ -574,7 +592,8 @@ class InviteSession:
             return self._ack_and_bye_stray(response)
         if self._final_received or self.state in (S.TERMINATED, S.ENDING):
             return self._ack_and_bye_stray(response)
-        dialog = self.dialog
+        # An early dialog nobody used yet is not built: the 2xx makes the confirmed one.
+        dialog = self._dialog
         if dialog is None or dialog.remote_tag != tag or dialog.state is DialogState.TERMINATED:
             dialog = Dialog.from_uac(self.invite, response, rng=self._rng)
             self.dialog = dialog
@@ -805,8 +824,9 @@ class InviteSession:
         if self._ended:
             raise LocalProtocolError("end twice", self.state.value, self.role.value)
         self._ended = True
-        if self.dialog is not None:
-            self.dialog.terminate()
+        self._early = None
+        if self._dialog is not None:
+            self._dialog.terminate()
         return Ended(outcome=outcome, code=code, reason=reason, by=by)
 
     def _via(self) -> Via:
