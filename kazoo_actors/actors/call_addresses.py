@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sipmessage import Address, Request
 
 from kazoo_actors.call import CallError
@@ -14,8 +16,12 @@ def caller_identity(invite: Request) -> tuple[str, str, str]:
     return (address.name or "").strip('"'), address.uri.user or "", str(address.uri)
 
 
+@functools.lru_cache(maxsize=256)
 def normalise_target(target: str, realm: str) -> str:
-    """``bob`` or ``bob@host`` become SIP URIs (kazoo.js accepted bare numbers)."""
+    """``bob`` or ``bob@host`` become SIP URIs (kazoo.js accepted bare numbers).
+
+    Kept per text: a load test or a dialler calls the same targets again and again,
+    and checking one with sipmessage's parser cost ~2 % of a signalling-only run."""
     text = target.strip()
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1]
