@@ -15,7 +15,7 @@ with the account's task) and talk to the account through this router:
   CANCELs (481 when nothing matches). Everything else stays the account's
   (``server_requests``: OPTIONS, out-of-dialog NOTIFY, 481 for unknown dialogs).
 - in the account's task: a call whose task is idle takes SIP of its INVITE usage
-  there and then (``CallActor.sip_now``), and a signalling-only call rings from
+  there and then (``call_fast_path``), and a signalling-only call rings from
   ``incoming``; what they send is queued without waking the account, which calls
   ``outbound`` before it waits again (``route`` and ``incoming`` are only called
   while it handles what it received or a timer).
@@ -35,6 +35,7 @@ import trio
 from sipmessage import URI, Request, Via
 
 from kazoo_actors.actors.call import CallActor
+from kazoo_actors.actors.call_fast_path import hangup_now, place_now, ring_now, sip_now
 from kazoo_actors.actors.call_host import CallHost
 from kazoo_actors.actors.call_inbox import CallSettings, ConnectionLost, SipFailed, SipIn
 from kazoo_actors.actors.sip_endpoint import (
@@ -271,7 +272,7 @@ class CallRouter:
             # Nothing to wait for before the INVITE: no nursery.start round trip.
             if not await host.wait_ready():
                 raise CallError(f"account {self.account} is closing: cannot call {target}")
-            actor.place_now()
+            place_now(actor)
             host.start_soon(actor.run)
             return actor.call
         call: Call | None = await host.start(actor.run)
@@ -338,7 +339,7 @@ class CallRouter:
         if actor.signalling_only:
             self._in_account_task = True
             try:
-                actor.ring_now()
+                ring_now(actor)
             finally:
                 self._in_account_task = False
         host.start_soon(actor.run)
@@ -348,7 +349,7 @@ class CallRouter:
         """SIP for a call: stepped here when its task is idle, else queued to it."""
         self._in_account_task = True
         try:
-            taken = actor.sip_now(item)
+            taken = sip_now(actor, item)
         finally:
             self._in_account_task = False
         if not taken:
@@ -358,7 +359,7 @@ class CallRouter:
         """End every live call now (the account is logging out): their BYEs and
         CANCELs are queued before the un-REGISTER goes out."""
         for actor in list(self._calls.values()):
-            actor.hangup_now()
+            hangup_now(actor)
 
     def connection_lost(self) -> None:
         for actor in list(self._calls.values()):

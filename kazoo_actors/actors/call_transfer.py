@@ -173,4 +173,4 @@ class CallTransfers:
             incoming=incoming,
         )
         callback = "on_transfer" if stage == "accepted" and not incoming else None
-        await actor.emit(event, callback)
+        await actor.reports.emit(event, callback)
