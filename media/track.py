@@ -1,12 +1,13 @@
-"""The outgoing audio track: a source paced at real time, with mute, encoding Opus itself.
+"""The outgoing audio track: a source paced at real time, with mute, encoding itself.
 
 aiortc pulls frames from a track as fast as ``recv`` returns them, so the track sleeps until
-each 20 ms frame is due (on the bridge loop's clock). Muting swaps the source's samples for
-silence in this track, so the far end hears silence with no renegotiation and the RTP stream
-(and any RFC 4733 events riding on it) keeps flowing. Once the session knows the codec the
-sender uses, and before the first frame, ``encode_as`` makes the track encode the source's PCM
-itself and hand aiortc packets instead of frames (media.codecs says why), so no
-``av.AudioFrame`` is built per 20 ms on that path.
+each 20 ms frame is due: frames go out on ticks of a 20 ms grid of the bridge loop's clock
+that all tracks share (one loop wake-up per tick for every call, media.bridge). Muting swaps
+the source's samples for silence in this track, so the far end hears silence with no
+renegotiation and the RTP stream (and any RFC 4733 events riding on it) keeps flowing. Once
+the session knows the codec the sender uses, and before the first frame, ``encode_as`` makes
+the track encode the source's PCM itself and hand aiortc packets instead of frames
+(media.codecs says why), so no ``av.AudioFrame`` is built per 20 ms on that path.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.packet import Packet
 
-from media.bridge import aio_sleep, aio_time
+from media.bridge import aio_current_tick, aio_sleep_until_tick
 from media.codecs import TrackEncoder, track_encoder
-from media.pcm import FRAME_SAMPLES, SAMPLE_RATE, SILENT_FRAME
+from media.pcm import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, SILENT_FRAME
 from media.sources import AudioSource
 
 _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
+_TICK_SECONDS = FRAME_MS / 1000
 # Further behind than this (an overloaded loop), the track skips ahead instead of bursting.
-_MAX_LAG_SECONDS = 0.2
+_MAX_LAG_TICKS = 10
 
 
 class OutgoingAudioTrack(MediaStreamTrack):
@@ -37,7 +39,7 @@ class OutgoingAudioTrack(MediaStreamTrack):
         self.muted = False
         self.frames_sent = 0
         self.resyncs = 0
-        self._start: float | None = None
+        self._tick: int | None = None
         self._pts = 0
         self._encoder: TrackEncoder | None = None
         self._timestamp = 0
@@ -46,7 +48,7 @@ class OutgoingAudioTrack(MediaStreamTrack):
         """The sender's negotiated codec; True when the track now hands packets (the sender
         must then only pack them: media.rtp_hooks.send_prepacked). Only before the first
         frame: a switch from frames to packets mid-stream would move the RTP timestamps."""
-        if self._start is None and self._encoder is None:
+        if self._tick is None and self._encoder is None:
             self._encoder = track_encoder(codec_name, opus_complexity=opus_complexity)
         return self._encoder is not None
 
@@ -73,16 +75,16 @@ class OutgoingAudioTrack(MediaStreamTrack):
     async def _next_pcm(self) -> bytes:
         if self.readyState != "live":
             raise MediaStreamError
-        now = aio_time()
-        if self._start is None:
-            self._start = now
+        now = aio_current_tick(_TICK_SECONDS)
+        if self._tick is None:
+            self._tick = now
         else:
             self._pts += FRAME_SAMPLES
-            wait = self._start + self._pts / SAMPLE_RATE - now
-            if wait > 0:
-                await aio_sleep(wait)
-            elif wait < -_MAX_LAG_SECONDS:
-                self._start = now - self._pts / SAMPLE_RATE
+            self._tick += 1
+            if self._tick > now:
+                await aio_sleep_until_tick(self._tick, _TICK_SECONDS)
+            elif now - self._tick > _MAX_LAG_TICKS:
+                self._tick = now
                 self.resyncs += 1
         pcm = self.source.read(FRAME_SAMPLES)
         self.frames_sent += 1

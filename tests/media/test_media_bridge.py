@@ -13,7 +13,10 @@ from media.bridge import (
     TaskScope,
     TrioFeed,
     aio_create_task,
+    aio_current_tick,
     aio_sleep,
+    aio_sleep_until_tick,
+    aio_time,
     get_bridge,
 )
 
@@ -121,3 +124,29 @@ async def test_closing_a_bridge_cancels_leftover_tasks_and_ends_its_thread() -> 
     assert not thread.is_alive()
     with pytest.raises(BridgeClosedError):
         await bridge.run(aio_sleep, 0)
+
+
+async def test_waiters_for_one_tick_share_it_and_a_cancelled_one_leaves_the_rest() -> None:
+    period = 0.05
+
+    async def on_loop() -> tuple[int, list[float]]:
+        due = aio_current_tick(period) + 2
+        woke: list[float] = []
+
+        async def wait() -> None:
+            await aio_sleep_until_tick(due, period)
+            woke.append(aio_time())
+
+        waiters = [aio_create_task(wait(), name=f"tick-{i}") for i in range(3)]
+        quitter = aio_create_task(aio_sleep_until_tick(due, period), name="quitter")
+        await aio_sleep(0)
+        quitter.cancel()
+        for task in waiters:
+            await task
+        return due, woke
+
+    due, woke = await get_bridge().run(on_loop)
+    assert len(woke) == 3
+    # All three in the same pass of the loop, none before the tick began.
+    assert min(woke) >= due * period - 0.001
+    assert max(woke) - min(woke) < period / 2
