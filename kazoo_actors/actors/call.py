@@ -91,7 +91,11 @@ class CallActor:
         self._source = source
         self._sinks = sinks
         self._target = target
-        self._send, self._inbox = trio.open_memory_channel[Inbound](INBOX_SIZE)
+        # Not open_memory_channel[Inbound](...): subscripting it costs typing's cache
+        # lookups at run time, for every call.
+        self._send: trio.MemorySendChannel[Inbound]
+        self._inbox: trio.MemoryReceiveChannel[Inbound]
+        self._send, self._inbox = trio.open_memory_channel(INBOX_SIZE)
         self._timers: dict[str, float] = {}
         self._ended = trio.Event()
         self.answer_sdp: str | None = None
