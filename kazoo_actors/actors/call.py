@@ -467,6 +467,9 @@ class CallActor:
         else:
             await self.perform(session.receive_request(message))
 
+    def cancel_timer(self, name: str) -> None:
+        self._timers.pop(name, None)
+
     async def _timer(self, name: str) -> None:
         if not await self.transfers.timer(name):
             await self.perform(self._session().timer_fired(name))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sipmessage import Response
 
 from kazoo_actors.actors.call_inbox import Deferred, SipIn
-from protocols.sip.actions import Send
+from protocols.sip.actions import CancelTimer, Send
 from protocols.sip.errors import LocalProtocolError, ParseError
 from protocols.sip.respond_action import Respond
 from protocols.sip.sdp_inactive import inactive_answer, inactive_offer
@@ -41,15 +41,34 @@ _TRANSFER_METHODS = ("REFER", "NOTIFY")
 
 def step_now(actor: CallActor, outputs: list[Any]) -> None:
     """Outputs of a session step taken outside the call's task: messages go out at
-    once, the rest is handed to the task in order."""
+    once, the rest is handed to the task in order, unless it is settled here."""
     rest: list[Any] = []
     for item in outputs:
         if isinstance(item, Send | Respond):
             actor.router.post(item)
         else:
             rest.append(item)
-    if rest:
+    if rest and not _settled(actor, rest):
         actor.deliver(Deferred(outputs=rest))
+
+
+def _settled(actor: CallActor, outputs: list[Any]) -> bool:
+    """Settle ``outputs`` here when all of them allow it and the call's task is idle:
+    cancelled timers (a stale wake-up of the task finds nothing due) and events the
+    program hears without a callback. A timer to start, an end or anything a callback
+    or the media stack must see goes to the task, all of it, in order."""
+    if not actor.idle:
+        return False
+    reports = actor.reports
+    for item in outputs:
+        if not isinstance(item, CancelTimer) and not reports.can_report_now(item):
+            return False
+    for item in outputs:
+        if isinstance(item, CancelTimer):
+            actor.cancel_timer(item.name)
+        else:
+            reports.report_now(item)
+    return True
 
 
 def sip_now(actor: CallActor, item: SipIn) -> bool:

@@ -99,6 +99,39 @@ class CallReports:
         elif isinstance(item, TransferEvent):
             await actor.transfers.event(item)
 
+    def can_report_now(self, item: Any) -> bool:
+        """Whether ``report_now`` takes ``item``: a signalling-only call's progress or
+        answer whose callback the program left unset (nothing to await, so the task
+        that stepped the session may report it; the call's task need not wake)."""
+        actor = self._actor
+        if not actor.signalling_only:
+            return False
+        if isinstance(item, Progress):
+            return True
+        if isinstance(item, Answered | Confirmed):
+            return actor.answered or not actor.router.has_callback("on_accepted")
+        return False
+
+    def report_now(self, item: Progress | Answered | Confirmed) -> None:
+        actor = self._actor
+        if isinstance(item, Progress):
+            self.observe(item.code, item.reason, final=False)
+            event: ev.CallEvent = ev.CallProgress(
+                call_id=actor.call_id,
+                account=actor.settings.account,
+                code=item.code,
+                reason=item.reason,
+                early_media=item.sdp is not None,
+            )
+        elif actor.answered:
+            return
+        else:
+            actor.answered = True
+            self.observe(200, "OK")
+            event = self._accepted_event()
+        self.feed.publish(event)
+        actor.router.publish(event)
+
     async def emit(
         self, event: ev.CallEvent, callback: str | None = None, argument: Any = None
     ) -> None:
@@ -132,12 +165,15 @@ class CallReports:
             return
         actor.answered = True
         self.observe(200, "OK")
-        event = ev.CallAccepted(
+        await self.emit(self._accepted_event(), "on_accepted")
+
+    def _accepted_event(self) -> ev.CallAccepted:
+        actor = self._actor
+        return ev.CallAccepted(
             call_id=actor.call_id,
             account=actor.settings.account,
             direction="outgoing" if actor.direction == "outgoing" else "incoming",
         )
-        await self.emit(event, "on_accepted")
 
     async def _call_ended(self, end: Ended) -> None:
         actor = self._actor

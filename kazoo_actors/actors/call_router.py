@@ -231,6 +231,13 @@ class CallRouter:
         if wake:
             self._wake()
 
+    def publish(self, event: CallEvent) -> None:
+        """Into the account's feed only (an event whose callback is unset)."""
+        self._feed.publish(event)
+
+    def has_callback(self, name: str) -> bool:
+        return getattr(self.params, name) is not None
+
     async def emit(self, event: CallEvent, callback: str | None, *args: Any) -> None:
         self._feed.publish(event)
         if callback is not None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import attrs
 import trio
 import trio.testing
 from sipmessage import Request, Response, Via
@@ -103,7 +104,7 @@ def answer(far: InviteSession) -> Response:
     return respond.response
 
 
-async def test_an_idle_call_acks_the_2xx_from_the_accounts_task_without_a_wake() -> None:
+async def test_an_idle_call_takes_its_answer_in_the_accounts_task() -> None:
     async with signalling_router() as (router, endpoint, account):
         call = await router.start_call("carol")
         # The INVITE was queued by connect itself, before the call's task ever ran.
@@ -111,17 +112,23 @@ async def test_an_idle_call_acks_the_2xx_from_the_accounts_task_without_a_wake()
         assert invite.method == "INVITE"
         await trio.testing.wait_all_tasks_blocked()
         far = far_end(invite)
+        (ringing,) = [o.response for o in far.ring() if isinstance(o, Respond)]
         wakes = account.wakes
+        to_router(router, endpoint, ringing)
         to_router(router, endpoint, answer(far))
-        # No checkpoint since the 200 came in: the ACK is already queued, and the
-        # account was not woken for it (it drains after handling what it received).
+        # No checkpoint since the 180 and the 200 came in: the ACK is already queued,
+        # the account was not woken for it (it drains after handling what it received),
+        # and with no on_accepted callback the answer was reported there and then.
         assert [m.method for m in sent(router, endpoint)] == ["ACK"]
         assert account.wakes == wakes
+        assert call.answered
+        keys = []
         with trio.fail_after(5):
             async for event in call.events():
+                keys.append(event.key)
                 if event.key == "accepted":
                     break
-        assert call.answered
+        assert keys == ["call_progress", "accepted"]
 
 
 async def test_sip_for_a_call_with_work_queued_waits_for_its_task() -> None:
@@ -130,20 +137,27 @@ async def test_sip_for_a_call_with_work_queued_waits_for_its_task() -> None:
         (invite,) = sent(router, endpoint)
         await trio.testing.wait_all_tasks_blocked()
         far = far_end(invite)
-        (ringing,) = [o.response for o in far.ring() if isinstance(o, Respond)]
-        to_router(router, endpoint, ringing)
-        # The 180's event is queued to the task, so the 200 must queue behind it.
+        call.send_dtmf("5")  # refused by the task (not answered yet), but queued first
         to_router(router, endpoint, answer(far))
         assert sent(router, endpoint) == []
+        assert not call.answered
         await trio.testing.wait_all_tasks_blocked()
         assert [m.method for m in sent(router, endpoint)] == ["ACK"]
-        keys = []
-        with trio.fail_after(5):
-            async for event in call.events():
-                keys.append(event.key)
-                if event.key == "accepted":
-                    break
-        assert keys == ["call_progress", "accepted"]
+        assert call.answered
+
+
+async def test_an_answer_with_a_callback_is_reported_by_the_calls_task() -> None:
+    async with signalling_router() as (router, endpoint, _account):
+        accepted: list[Any] = []
+        router.params = attrs.evolve(router.params, on_accepted=accepted.append)
+        call = await router.start_call("carol")
+        (invite,) = sent(router, endpoint)
+        await trio.testing.wait_all_tasks_blocked()
+        to_router(router, endpoint, answer(far_end(invite)))
+        assert [m.method for m in sent(router, endpoint)] == ["ACK"]
+        assert accepted == [] and not call.answered
+        await trio.testing.wait_all_tasks_blocked()
+        assert [event.key for event in accepted] == ["accepted"]
 
 
 async def test_a_signalling_only_invite_rings_before_the_call_task_runs() -> None:
