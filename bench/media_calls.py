@@ -16,13 +16,14 @@ a tone. For each level N the bench sets up N calls at once, lets media settle fo
 - the 1-minute load average when the level ended: the bench shares the machine, and when
   the load exceeds the cores the process simply does not get the CPU it needs.
 
-``--callees here`` (default) runs both ends of every call in this process. ``--callees child``
-runs the answering ends in a child process (SDP over its stdin/stdout), so this process
-carries one end of each call, as a softphone process would; the child's frames and CPU are
-reported alongside (``far`` columns).
+``--streams`` gives each calling session a FrameStream sink drained by a Trio task (decoded
+frames cross from the bridge thread to Trio). ``--callees here`` (default) runs both ends of
+every call in this process. ``--callees child`` runs the answering ends in a child process
+(SDP over its stdin/stdout), so this process carries one end of each call, as a softphone
+process would; the child's frames and CPU are reported alongside (``far`` columns).
 
 Run: .venv/bin/python bench/media_calls.py --levels 1 10 20 --seconds 5 [--codec PCMU]
-     [--callees child]
+     [--callees child] [--streams] [--counters]
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ import trio
 
 from media.options import MediaOptions
 from media.session import MediaSession
+from media.sinks import FrameStream
 from media.sources import Tone
 
 FRAMES_PER_SECOND = 50
@@ -196,44 +198,75 @@ async def run_level(
     options: MediaOptions,
     stagger: float,
     callees: LocalCallees | ChildCallees,
+    streams: bool = False,
 ) -> dict[str, Any]:
     process = psutil.Process()
     gc.collect()
     rss_before = process.memory_info().rss
-    callers = [MediaSession(options, source=Tone(400 + i)) for i in range(calls)]
+    sinks = [FrameStream() for _ in range(calls)] if streams else []
+    callers = [
+        MediaSession(options, source=Tone(400 + i), sinks=sinks[i : i + 1]) for i in range(calls)
+    ]
+    read = [0]
+
+    async def drain(stream: FrameStream) -> None:
+        async for _ in stream:
+            read[0] += 1
+
     try:
-        with trio.fail_after(30):
-            async with trio.open_nursery() as nursery:
-                for index, caller in enumerate(callers):
-                    nursery.start_soon(connect, caller, callees, index)
-                    await trio.sleep(stagger)
-            await callees.wait_audio()
-        rss_connected = process.memory_info().rss
-        await trio.sleep(settle)
-        local = callers if isinstance(callees, ChildCallees) else callers + callees.sessions
-        near_before, far_before = counters(local), await callees.snapshot()
-        cpu_before = cpu_seconds(process)
-        wall_before = time.monotonic()
-        await trio.sleep(seconds)
-        wall = time.monotonic() - wall_before
-        cpu = cpu_seconds(process) - cpu_before
-        near, far = counters(local), await callees.snapshot()
-        setups = []
-        if isinstance(callees, LocalCallees):
-            for caller, callee in zip(callers, callees.sessions, strict=True):
-                if caller.started_at is not None and callee.first_audio_at is not None:
-                    setups.append((callee.first_audio_at - caller.started_at) * 1000)
-        else:
-            setups = [
-                (c.first_audio_at - c.started_at) * 1000
-                for c in callers
-                if c.first_audio_at is not None and c.started_at is not None
-            ]
+        async with trio.open_nursery() as readers:
+            for stream in sinks:
+                readers.start_soon(drain, stream)
+            row = await _measure(calls, seconds, settle, stagger, callers, callees, process)
+            for caller in callers:
+                await caller.aclose()
     finally:
         with trio.CancelScope(shield=True):
             for caller in callers:
                 await caller.aclose()
             await callees.close()
+    row["rss_kb_per_call"] = (row.pop("rss_connected") - rss_before) / 1024 / calls
+    row["stream_frames_read"] = read[0]
+    row["stream_frames_dropped"] = sum(stream.dropped for stream in sinks)
+    return row
+
+
+async def _measure(
+    calls: int,
+    seconds: float,
+    settle: float,
+    stagger: float,
+    callers: list[MediaSession],
+    callees: LocalCallees | ChildCallees,
+    process: psutil.Process,
+) -> dict[str, Any]:
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            for index, caller in enumerate(callers):
+                nursery.start_soon(connect, caller, callees, index)
+                await trio.sleep(stagger)
+        await callees.wait_audio()
+    rss_connected = process.memory_info().rss
+    await trio.sleep(settle)
+    local = callers if isinstance(callees, ChildCallees) else callers + callees.sessions
+    near_before, far_before = counters(local), await callees.snapshot()
+    cpu_before = cpu_seconds(process)
+    wall_before = time.monotonic()
+    await trio.sleep(seconds)
+    wall = time.monotonic() - wall_before
+    cpu = cpu_seconds(process) - cpu_before
+    near, far = counters(local), await callees.snapshot()
+    setups = []
+    if isinstance(callees, LocalCallees):
+        for caller, callee in zip(callers, callees.sessions, strict=True):
+            if caller.started_at is not None and callee.first_audio_at is not None:
+                setups.append((callee.first_audio_at - caller.started_at) * 1000)
+    else:
+        setups = [
+            (c.first_audio_at - c.started_at) * 1000
+            for c in callers
+            if c.first_audio_at is not None and c.started_at is not None
+        ]
     call_seconds = calls * wall
     return {
         "calls": calls,
@@ -253,7 +286,7 @@ async def run_level(
         * (far["cpu"] - far_before["cpu"])
         / max(1, moved(far, far_before)),
         "far_cpu_ms_per_call_s": 1000 * (far["cpu"] - far_before["cpu"]) / call_seconds,
-        "rss_kb_per_call": (rss_connected - rss_before) / 1024 / calls,
+        "rss_connected": rss_connected,
         "setup_p50": statistics.median(setups),
         "setup_p95": percentile(setups, 0.95),
         "load": os.getloadavg()[0],
@@ -284,7 +317,13 @@ async def main(args: argparse.Namespace) -> None:
             callees = LocalCallees(options)
         for calls in args.levels:
             row = await run_level(
-                calls, args.seconds, args.settle, options, args.stagger / 1000, callees
+                calls,
+                args.seconds,
+                args.settle,
+                options,
+                args.stagger / 1000,
+                callees,
+                args.streams,
             )
             far = (
                 f"{row['far_sent'] / row['far_expected']:>7.1%} "
@@ -303,6 +342,12 @@ async def main(args: argparse.Namespace) -> None:
             )
             if args.counters:
                 print(f"      near {row['near']}\n      far  {row['far']}", flush=True)
+            if args.streams:
+                print(
+                    f"      FrameStream frames read {row['stream_frames_read']}, "
+                    f"dropped {row['stream_frames_dropped']}",
+                    flush=True,
+                )
         if isinstance(callees, ChildCallees):
             assert callees.process.stdin is not None
             await callees.process.stdin.aclose()
@@ -318,6 +363,11 @@ if __name__ == "__main__":
     parser.add_argument("--callees", choices=["here", "child"], default="here")
     parser.add_argument(
         "--counters", action="store_true", help="print packet/frame counters of both ends"
+    )
+    parser.add_argument(
+        "--streams",
+        action="store_true",
+        help="give each calling session a FrameStream sink read by a Trio task",
     )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
