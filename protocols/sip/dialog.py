@@ -204,25 +204,35 @@ class Dialog:
         *,
         local_via: Via | None = None,
         rng: random.Random | None = None,
+        local_uri: Address | None = None,
+        local_tag: str | None = None,
+        local_contact: Address | None = None,
     ) -> Dialog:
+        """``local_uri`` (From without its tag), ``local_tag`` and ``local_contact``:
+        what the request says, when its sender knows it without parsing it back."""
         if not creates_dialog(response):
             raise LocalProtocolError(f"create from {response.code}", "none", "UAC dialog")
         contact = checked_headers.contact_uri(response)
-        local_contacts = checked_headers.contacts(request)
+        if local_contact is None:
+            local_contacts = checked_headers.contacts(request)
+            local_contact = local_contacts[0] if local_contacts else None
+        if local_uri is None or local_tag is None:
+            local_tag = checked_headers.from_tag(request) or ""
+            local_uri = _without_tag(checked_headers.from_address(request))
         return cls(
             role="UAC",
             state=DialogState.EARLY if response.code < 200 else DialogState.CONFIRMED,
             call_id=checked_headers.header(request, "Call-ID"),
-            local_tag=checked_headers.from_tag(request) or "",
+            local_tag=local_tag,
             remote_tag=checked_headers.to_tag(response) or "",
-            local_uri=_without_tag(checked_headers.from_address(request)),
+            local_uri=local_uri,
             remote_uri=_without_tag(checked_headers.to_address(response)),
             remote_target=contact if contact is not None else request.uri,
             route_set=list(reversed(checked_headers.record_route(response))),
             local_seq=checked_headers.cseq(request).sequence,
             remote_seq=None,
             creating_seq=checked_headers.cseq(request).sequence,
-            local_contact=local_contacts[0] if local_contacts else None,
+            local_contact=local_contact,
             local_via=local_via or _via_template(checked_headers.top_via(request)),
             secure=request.uri.scheme == "sips",
             rng=rng,
@@ -236,12 +246,19 @@ class Dialog:
         *,
         local_via: Via,
         rng: random.Random | None = None,
+        local_tag: str | None = None,
+        local_contact: Address | None = None,
     ) -> Dialog:
-        local_tag = checked_headers.to_tag(response)
+        """``local_tag`` and ``local_contact``: what the response says (its To tag and
+        Contact), when its sender knows it without parsing it back."""
+        if local_tag is None:
+            local_tag = checked_headers.to_tag(response)
         if not local_tag or not 100 < response.code < 300:
             raise LocalProtocolError(f"create from {response.code}", "none", "UAS dialog")
         contact = checked_headers.contact_uri(request)
-        local_contacts = checked_headers.contacts(response)
+        if local_contact is None:
+            local_contacts = checked_headers.contacts(response)
+            local_contact = local_contacts[0] if local_contacts else None
         sequence = checked_headers.cseq(request).sequence
         return cls(
             role="UAS",
@@ -256,7 +273,7 @@ class Dialog:
             local_seq=None,
             remote_seq=sequence,
             creating_seq=sequence,
-            local_contact=local_contacts[0] if local_contacts else None,
+            local_contact=local_contact,
             local_via=_via_template(local_via),
             secure=request.uri.scheme == "sips",
             rng=rng,

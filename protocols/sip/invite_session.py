@@ -114,9 +114,16 @@ def _target(target: str) -> tuple[URI, str]:
 
 
 @functools.lru_cache(maxsize=64)
-def _local_address(text: str) -> str:
-    """Our From address as text (checked and normalised once per account address)."""
-    return str(Address.parse(text))
+def _local_address(text: str) -> tuple[Address, str]:
+    """Our From address and its text (checked and normalised once per account address)."""
+    address = Address.parse(text)
+    return address, str(address)
+
+
+@functools.lru_cache(maxsize=64)
+def _contact_address(contact: str) -> Address:
+    """Our Contact as the dialog keeps it: what our messages say, without reading them."""
+    return Address.parse(f"<{contact}>")
 
 
 def _sdp_of(message: Request | Response) -> str | None:
@@ -150,6 +157,7 @@ class InviteSession:
         "_last_2xx",
         "_local_sdp",
         "_local_tag",
+        "_local_uri",
         "_local_via",
         "_reliable",
         "_remote_direction",
@@ -200,6 +208,7 @@ class InviteSession:
         self._call_id = ""
         self._local_tag = ""
         self._from = ""
+        self._local_uri: Address | None = None
         self._target: URI | None = None
 
     # -- construction -------------------------------------------------------------------
@@ -228,7 +237,8 @@ class InviteSession:
         session._local_sdp = offer_sdp
         session._call_id = new_call_id(session._rng)
         session._local_tag = new_tag(session._rng)
-        session._from = f"{_local_address(local_address)};tag={session._local_tag}"
+        session._local_uri, from_text = _local_address(local_address)
+        session._from = f"{from_text};tag={session._local_tag}"
         invite = start_request(
             "INVITE",
             session._target,
@@ -319,7 +329,8 @@ class InviteSession:
         use it before the 2xx, whose dialog replaces it."""
         if self._dialog is None and self._early is not None:
             early, self._early = self._early, None
-            self._dialog = Dialog.from_uac(self.invite, early, rng=self._rng)
+            if creates_dialog(early):
+                self._dialog = self._uac_dialog(early)
         return self._dialog
 
     @dialog.setter
@@ -567,8 +578,11 @@ class InviteSession:
         if not self._same_invite(response):
             return []
         self._step("provisional")
-        if self._dialog is None and self._early is None and creates_dialog(response):
-            self._early = response
+        if self._dialog is None and response.code > 100:
+            # The first 1xx with a To tag makes the early dialog; whether it has one is
+            # read only when the dialog is needed, or when another 1xx comes.
+            if self._early is None or not creates_dialog(self._early):
+                self._early = response
         out: list[SessionOutput] = []
         if self._cancel_pending:
             # Any provisional, a hop-by-hop 100 included, shows the INVITE got there (s.9.1).
@@ -595,7 +609,7 @@ class InviteSession:
         # An early dialog nobody used yet is not built: the 2xx makes the confirmed one.
         dialog = self._dialog
         if dialog is None or dialog.remote_tag != tag or dialog.state is DialogState.TERMINATED:
-            dialog = Dialog.from_uac(self.invite, response, rng=self._rng)
+            dialog = self._uac_dialog(response)
             self.dialog = dialog
         else:
             dialog.receive_response(response)
@@ -612,6 +626,17 @@ class InviteSession:
         if sdp is not None:
             self.remote_sdp = sdp
         return [ack, Answered(sdp=sdp)]
+
+    def _uac_dialog(self, response: Response) -> Dialog:
+        # Our own From and Contact are known: no need to parse them back from the INVITE.
+        return Dialog.from_uac(
+            self.invite,
+            response,
+            rng=self._rng,
+            local_uri=self._local_uri,
+            local_tag=self._local_tag,
+            local_contact=_contact_address(self._contact),
+        )
 
     def _ack_and_bye_stray(self, response: Response) -> list[SessionOutput]:
         stray = Dialog.from_uac(self.invite, response, rng=self._rng)
@@ -689,7 +714,12 @@ class InviteSession:
     def _ensure_uas_dialog(self, response: Response) -> None:
         if self.dialog is None:
             self.dialog = Dialog.from_uas(
-                self.invite, response, local_via=self._local_via, rng=self._rng
+                self.invite,
+                response,
+                local_via=self._local_via,
+                rng=self._rng,
+                local_tag=self._local_tag,
+                local_contact=_contact_address(self._contact),
             )
 
     def _ack(self, ack: Request) -> list[SessionOutput]:

@@ -454,6 +454,27 @@ def test_bye_on_the_early_dialog_ends_the_ringing_call() -> None:
     assert ended(out).outcome is Outcome.CANCELLED
 
 
+def test_the_early_dialog_is_the_first_tagged_1xx_and_matches_the_confirmed_one() -> None:
+    pair = Pair()
+    untagged = response_to(pair.callee.invite, 180)  # no To tag: no dialog (s.12.1)
+    pair.caller.receive_response(wire(untagged))  # type: ignore[arg-type]
+    (ringing,) = replies(pair.callee.ring())
+    pair.caller.receive_response(wire(ringing.response))  # type: ignore[arg-type]
+    early = pair.caller.dialog
+    assert early is not None and early.state.value == "early"
+    assert early.remote_tag == pair.callee.dialog.local_tag  # type: ignore[union-attr]
+    # A dialog built from the 2xx alone (no early one used) is the same dialog.
+    alone = Pair()
+    alone.to_caller(alone.callee.ring())
+    alone.to_caller(alone.callee.accept(ANSWER))
+    confirmed = alone.caller.dialog
+    assert confirmed is not None and confirmed.state.value == "confirmed"
+    assert confirmed.local_uri == early.local_uri
+    assert confirmed.local_contact == early.local_contact
+    assert str(confirmed.local_contact) == "<sip:alice@alice.invalid;transport=ws>"
+    assert confirmed.remote_target == early.remote_target
+
+
 def test_responses_to_unknown_requests_are_ignored() -> None:
     pair = Pair()
     pair.answered()
