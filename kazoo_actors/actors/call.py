@@ -29,7 +29,7 @@ from sipmessage import Request, Response
 from kazoo_actors import call_events as ev
 from kazoo_actors.actors.call_addresses import caller_identity, normalise_target
 from kazoo_actors.actors.call_commands import perform_command
-from kazoo_actors.actors.call_fast_path import step_now
+from kazoo_actors.actors.call_fast_path import bye_now, step_now
 from kazoo_actors.actors.call_inbox import (
     CallSettings,
     ConnectionLost,
@@ -42,7 +42,7 @@ from kazoo_actors.actors.call_inbox import (
 )
 from kazoo_actors.actors.call_reports import CallReports
 from kazoo_actors.actors.call_transfer import CallTransfers
-from kazoo_actors.call import Call, CallError, Command
+from kazoo_actors.call import Call, CallError, Command, Hangup
 from media.errors import MediaError
 from media.options import MediaOptions
 from media.probe import ProbeReading
@@ -190,6 +190,8 @@ class CallActor:
         return self._ended.is_set()
 
     def command(self, item: Command) -> None:
+        if isinstance(item, Hangup) and bye_now(self):
+            return
         try:
             self._send.send_nowait(item)
             self.idle = False

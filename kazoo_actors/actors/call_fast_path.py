@@ -14,6 +14,7 @@ events for the program), in order, through its inbox.
   task (an inactive answer needs no media stack), before the call's task runs.
 - ``place_now``: a signalling-only ``connect`` sends its INVITE from the program's
   task, so it need not wait for the call's task to start.
+- ``bye_now``: the program's hangup of an answered call sends its BYE at once.
 - ``hangup_now``: logout queues every call's BYE or CANCEL before its un-REGISTER.
 """
 
@@ -27,6 +28,7 @@ from sipmessage import Response
 from kazoo_actors.actors.call_inbox import Deferred, SipIn
 from protocols.sip.actions import CancelTimer, Send
 from protocols.sip.errors import LocalProtocolError, ParseError
+from protocols.sip.invite_states import SessionState
 from protocols.sip.respond_action import Respond
 from protocols.sip.sdp_inactive import inactive_answer, inactive_offer
 
@@ -124,6 +126,18 @@ def place_now(actor: CallActor) -> None:
     actor.started = True
 
 
+def bye_now(actor: CallActor) -> bool:
+    """The program's ``hangup`` of an answered call, stepped in the program's task while
+    the call's task is idle: the BYE goes out without waking the call's task. False
+    (queue the command) for anything else: a CANCEL or a decline starts a timer or
+    ends the call, which the call's task must see."""
+    session = actor.session
+    if not actor.idle or session is None or session.state is not SessionState.CONFIRMED:
+        return False
+    step_now(actor, session.hangup())
+    return True
+
+
 def hangup_now(actor: CallActor) -> None:
     """End the call from the account's task, so its BYE or CANCEL is queued at once.
 
@@ -140,4 +154,4 @@ def hangup_now(actor: CallActor) -> None:
     step_now(actor, outputs)
 
 
-__all__ = ["hangup_now", "place_now", "ring_now", "sip_now", "step_now"]
+__all__ = ["bye_now", "hangup_now", "place_now", "ring_now", "sip_now", "step_now"]

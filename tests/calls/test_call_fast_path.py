@@ -129,6 +129,15 @@ async def test_an_idle_call_takes_its_answer_in_the_accounts_task() -> None:
                 if event.key == "accepted":
                     break
         assert keys == ["call_progress", "accepted"]
+        await trio.testing.wait_all_tasks_blocked()
+        # The program's hangup of the answered call sends the BYE from its own task.
+        call.hangup()
+        (bye,) = sent(router, endpoint)
+        assert bye.method == "BYE"
+        (ok,) = [o.response for o in far.receive_request(bye) if isinstance(o, Respond)]
+        to_router(router, endpoint, ok)
+        with trio.fail_after(5):
+            await call.wait_ended()
 
 
 async def test_sip_for_a_call_with_work_queued_waits_for_its_task() -> None:
