@@ -23,9 +23,9 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
+from bench_server import bench_settings  # noqa: E402
 from kazoo_peer import PeerConfig, PeerUnavailable, RecoveryPeer  # noqa: E402
 
-from kazoo_actors.lab.config import KamailioSettings  # noqa: E402
 from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
 
 
@@ -92,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, dict[str, Any] | None] = {}
-    with KamailioServer(KamailioSettings()) as server:
+    with KamailioServer(bench_settings()) as server:
         common = {
             "ws_url": server.ws_url,
             "realm": server.realm,

@@ -24,9 +24,9 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
+from bench_server import bench_settings  # noqa: E402
 from kazoo_peer import PeerConfig, PeerUnavailable, run_register  # noqa: E402
 
-from kazoo_actors.lab.config import KamailioSettings  # noqa: E402
 from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
 
 
@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write both reports here")
     args = parser.parse_args()
 
-    with KamailioServer(KamailioSettings(children=2, tcp_children=2)) as server:
+    with KamailioServer(bench_settings(children=2, tcp_children=2)) as server:
         started = time.time()
         cpu0 = kamailio_cpu(server)
         engine = run_engine(server, args)

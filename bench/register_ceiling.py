@@ -33,9 +33,9 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
+from bench_server import bench_settings  # noqa: E402
 from kazoo_peer import PeerConfig, PeerUnavailable, run_register  # noqa: E402
 
-from kazoo_actors.lab.config import KamailioSettings  # noqa: E402
 from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
 
 
@@ -140,7 +140,7 @@ def main() -> None:
 
     reports: dict[str, dict[str, Any]] = {}
     started = time.time()
-    with KamailioServer(KamailioSettings(children=2, tcp_children=2)) as server:
+    with KamailioServer(bench_settings(children=2, tcp_children=2)) as server:
         for index, name in enumerate(("floor-epoll", "floor-trio", "kazoo-actors")):
             reports[name] = run_peer(name, server, args, first=(index + 1) * 1_000_000)
         if not args.skip_jssip:
