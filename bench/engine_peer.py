@@ -166,6 +166,8 @@ async def run(args: argparse.Namespace) -> None:
             if registered
             else None,
             "peak_connecting": engine.statistics().attempts.peak_in_flight,
+            # First REGISTERs sent with a nonce another account had registered with.
+            "shared_nonces_offered": _shared_nonces_offered(engine),
             "errors": dict(tally.errors),
             "jssip_version": "-",
             "node_version": "-",
@@ -187,6 +189,11 @@ async def run(args: argparse.Namespace) -> None:
             await _recover(engine, tally)
         await _logout_all(accounts)
         say("stopped", stopped=len(accounts))
+
+
+def _shared_nonces_offered(engine: Engine) -> int:
+    challenges = engine.statistics().challenges
+    return 0 if challenges is None else challenges.offered
 
 
 async def _recover(engine: Engine, tally: Tally) -> None:
