@@ -61,7 +61,8 @@ class TargetProgress:
 
 @attrs.frozen(kw_only=True)
 class Deferred:
-    """Outputs of a session step taken outside the call's task (``hangup_now``)."""
+    """Outputs of a session step taken outside the call's task (``call_fast_path``)
+    that the task must perform itself: timers, and events for the program."""
 
     outputs: list[Any]
 
