@@ -21,7 +21,10 @@ Three measurements, each printed as one JSON line (issue 4's targets):
   Issue 4's "200 call setups per second from one engine process" is read with
   ``child``: a load generator originates calls, and the far ends are not its work (in a
   soak run they are phones or a PBX). ``here`` is the stricter figure, both legs of every
-  call in one process, and is reported next to it.
+  call in one process, and is reported next to it. Each caller is a closed loop, so the
+  rate is at most pairs / (setup + teardown time): when no process is saturated (``child``
+  on a busy machine) it measures latency more than capacity, and CPU per setup is the
+  figure to compare between runs.
 
 Run: .venv/bin/python bench/sip_calls.py [--setup-calls 20] [--levels 1 10 20]
      [--seconds 5] [--pairs 20] [--codec opus|PCMU] [--only setup|concurrent|signalling]
