@@ -12,7 +12,9 @@ both sides.
 
 Only challenges that led to a registration are offered, and only for
 ``max_age`` seconds after their owner received them: a nonce offered past its
-server-side lifetime would cost every borrower a wasted digest.
+server-side lifetime would cost every borrower a wasted digest. A server that
+answers a borrowed nonce with 403 instead of a challenge (the borrower then
+registers afresh) is offered nothing more.
 Nothing secret is shared: a nonce travels in clear in every 401.
 """
 
@@ -38,12 +40,13 @@ class SharedChallengeStatistics:
     servers: int
     offered: int
     learned: int
+    refusing_servers: int
 
 
 class SharedChallenges:
     """Latest accepted challenge per (WebSocket URL, realm); time is the caller's clock."""
 
-    __slots__ = ("_entries", "_learned", "_offered", "max_age")
+    __slots__ = ("_entries", "_learned", "_offered", "_refusing", "max_age")
 
     def __init__(self, max_age: float = DEFAULT_MAX_AGE) -> None:
         if max_age < 0:
@@ -52,6 +55,7 @@ class SharedChallenges:
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._offered = 0
         self._learned = 0
+        self._refusing: set[tuple[str, str]] = set()
 
     def offer(self, server: str, realm: str, now: float) -> DigestChallenge | None:
         """A challenge worth sending credentials for, or None."""
@@ -63,10 +67,22 @@ class SharedChallenges:
 
     def learn(self, server: str, challenge: DigestChallenge, now: float) -> None:
         """``challenge``, received at ``now`` from ``server``, just led to a registration."""
-        self._entries[(server, challenge.realm)] = _Entry(challenge, now)
+        key = (server, challenge.realm)
+        if key in self._refusing:
+            return
+        self._entries[key] = _Entry(challenge, now)
         self._learned += 1
+
+    def refused(self, server: str, realm: str) -> None:
+        """``server`` forbade a borrowed nonce of ``realm``: stop sharing its nonces."""
+        key = (server, realm)
+        self._refusing.add(key)
+        self._entries.pop(key, None)
 
     def statistics(self) -> SharedChallengeStatistics:
         return SharedChallengeStatistics(
-            servers=len(self._entries), offered=self._offered, learned=self._learned
+            servers=len(self._entries),
+            offered=self._offered,
+            learned=self._learned,
+            refusing_servers=len(self._refusing),
         )

@@ -442,6 +442,8 @@ class AccountActor:
                     await self._perform_registration(
                         self._registration.final_response(item.response, now)
                     )
+                    if self._registration.take_adoption_refused() and self._challenges is not None:
+                        self._challenges.refused(self.params.ws_url or "", self.params.realm)
             elif isinstance(item, RequestFailed):
                 if item.request.method == "REGISTER":
                     await self._perform_registration(

@@ -86,6 +86,9 @@ class RegistrationRole:
     def take_accepted_challenge(self) -> DigestChallenge | None:
         return self.usage.take_accepted_challenge()
 
+    def take_adoption_refused(self) -> bool:
+        return self.usage.take_adoption_refused()
+
     def unregister(self, now: float) -> tuple[list[Action], list[RegistrationResult]]:
         return _split(self.usage.unregister(now))
 

@@ -159,6 +159,20 @@ class DigestClient:
         self._nonces[challenge.realm] = _NonceState(challenge, adopted=True)
         return True
 
+    def sent_adopted(self, request: Request) -> bool:
+        """Did ``request`` carry credentials for a nonce this client adopted and was
+        never challenged with itself?"""
+        for realm, (nonce, _count) in _sent_credentials(request).items():
+            known = self._nonces.get(realm)
+            if known is not None and known.adopted and known.challenge.nonce == nonce:
+                return True
+        return False
+
+    def drop_adopted(self) -> None:
+        """Forget every adopted nonce (the next request goes without those credentials)."""
+        for realm in [r for r, state in self._nonces.items() if state.adopted]:
+            del self._nonces[realm]
+
     def take_learned(self) -> DigestChallenge | None:
         """The latest challenge this client received and answered, once (then None)."""
         learned, self._learned = self._learned, None

@@ -64,6 +64,8 @@ class Registration:
 
     __slots__ = (
         "_accepted_challenge",
+        "_adoption_refused",
+        "_adoption_suspect",
         "_aor",
         "_call_id",
         "_challenges",
@@ -128,6 +130,8 @@ class Registration:
         self._challenges = 0
         self._interval_retries = 0
         self._accepted_challenge: DigestChallenge | None = None
+        self._adoption_refused = False
+        self._adoption_suspect = False
 
     def __repr__(self) -> str:
         return (
@@ -200,6 +204,13 @@ class Registration:
         one round trip instead of two when the registrar accepts it."""
         return self._digest.adopt(challenge)
 
+    def take_adoption_refused(self) -> bool:
+        """True once after the registrar refused an adopted nonce with 403 (a registrar
+        that forbids what it does not know instead of challenging it): better not to
+        offer its nonces to other registrations."""
+        refused, self._adoption_refused = self._adoption_refused, False
+        return refused
+
     def take_accepted_challenge(self) -> DigestChallenge | None:
         """The challenge this registration received itself and then registered with,
         once: worth offering to other registrations with the same registrar."""
@@ -219,6 +230,7 @@ class Registration:
         self._in_flight = None
         self._expires_at = None
         self._accepted_challenge = None
+        self._adoption_suspect = False
         self._digest.take_learned()  # learned on the old connection: maybe long ago
         if new_contact:
             self._contact_host = f"{random_token(12, self._rng)}.invalid"
@@ -244,8 +256,18 @@ class Registration:
         self._in_flight = None
         if self._state is _S.UNREGISTERING and self._in_flight_expires > 0:
             return self._after_deferred_register(request, response, now)
+        if self._adoption_suspect:
+            # The REGISTER after a 403 to borrowed credentials went out without them: a
+            # challenge or a success now says the 403 was about the nonce, not the user.
+            self._adoption_suspect = False
+            self._adoption_refused = response.code in (401, 407) or 200 <= response.code < 300
         if response.code in (401, 407):
             return self._on_challenge(request, response, now)
+        if response.code == 403 and self._digest.sent_adopted(request):
+            # Maybe not a verdict on us: the credentials were for someone else's nonce.
+            self._digest.drop_adopted()
+            self._adoption_suspect = True
+            return self._retry(now)
         if response.code == 423:
             return self._on_interval_too_brief(request, response, now)
         if 200 <= response.code < 300:

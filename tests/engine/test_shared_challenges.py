@@ -43,3 +43,15 @@ def test_an_old_challenge_is_no_longer_offered_and_a_newer_one_replaces_it() -> 
 def test_a_negative_age_is_refused() -> None:
     with pytest.raises(ValueError, match="max_age"):
         SharedChallenges(max_age=-1)
+
+
+def test_a_server_that_forbids_borrowed_nonces_is_offered_none_from_then_on() -> None:
+    shared = SharedChallenges(max_age=30)
+    shared.learn("ws://s", _challenge("n1"), now=0.0)
+    shared.refused("ws://s", "kazoo.test")
+    assert shared.offer("ws://s", "kazoo.test", now=1.0) is None
+    shared.learn("ws://s", _challenge("n2"), now=2.0)
+    assert shared.offer("ws://s", "kazoo.test", now=3.0) is None
+    shared.learn("ws://other", _challenge("n3"), now=2.0)
+    assert shared.offer("ws://other", "kazoo.test", now=3.0) is not None
+    assert shared.statistics().refusing_servers == 1

@@ -87,3 +87,23 @@ async def test_sharing_can_be_turned_off(kamailio: KamailioServer) -> None:
         await recorder.wait_for("connected", count=2)
         assert second.statistics().messages_sent == 2
         assert engine.statistics().challenges is None
+
+
+async def test_a_forbidden_user_with_a_borrowed_nonce_is_forbidden_and_sharing_goes_on(
+    kamailio: KamailioServer,
+) -> None:
+    recorder = Recorder()
+    async with open_engine() as engine:
+        await engine.register(lab_params(kamailio, "ivan", recorder))
+        await recorder.wait_for("connected")
+        # The lab answers 403 to any REGISTER of a "forbidden..." user, before auth.
+        account = await engine.register(lab_params(kamailio, "forbidden-jo", recorder))
+        await recorder.wait_for("forbidden")
+        assert account.state is AccountState.DOWN
+        # Borrowed credentials forbidden, then again without them: the user's verdict.
+        assert account.statistics().messages_sent == 2
+        stats = engine.statistics().challenges
+        assert stats is not None and stats.refusing_servers == 0
+        kim = await engine.register(lab_params(kamailio, "kim", recorder))
+        await recorder.wait_for("connected", count=2)
+        assert kim.statistics().messages_sent == 1

@@ -387,3 +387,20 @@ def test_only_challenges_received_and_answered_are_learned_once() -> None:
     learned = digest.take_learned()
     assert learned is not None and learned.nonce == "n1"
     assert digest.take_learned() is None
+
+
+def test_credentials_for_an_adopted_nonce_are_recognised_and_can_be_dropped() -> None:
+    digest = client()
+    own = make_request()
+    digest.handle_challenge(own, challenge(own, CHALLENGE))
+    digest.authorize(own)
+    assert not digest.sent_adopted(own)
+    other = client()
+    other.adopt(_shared())
+    borrowed = make_request(cseq=2)
+    other.authorize(borrowed)
+    assert other.sent_adopted(borrowed)
+    other.drop_adopted()
+    later = make_request(cseq=3)
+    other.authorize(later)
+    assert later.headers.get("Authorization") is None

@@ -425,3 +425,52 @@ def test_a_lost_connection_forgets_the_challenge_not_yet_handed_out() -> None:
     registration.receive_response(ok(second), 0.2)
     registration.transport_reset(5.0)
     assert registration.take_accepted_challenge() is None
+
+
+def _borrowing_bob(nonce_owner: Registration, verifier: DigestVerifier) -> Registration:
+    first = sent(nonce_owner.register(0.0))
+    second = sent(nonce_owner.receive_response(verifier.challenge(first), 0.1))
+    nonce_owner.receive_response(ok(second), 0.2)
+    accepted = nonce_owner.take_accepted_challenge()
+    assert accepted is not None
+    bob = _bob()
+    bob.adopt_challenge(accepted)
+    return bob
+
+
+def test_a_403_to_a_borrowed_nonce_is_retried_afresh_and_reported_as_refused_sharing() -> None:
+    verifier = DigestVerifier(
+        "example.com", {"alice": "s3cret", "bob": "s3cret"}, rng=random.Random(9)
+    )
+    bob = _borrowing_bob(new_registration(), verifier)
+    borrowed = sent(bob.register(1.0))
+    # A registrar that forbids credentials for a nonce it did not give this user.
+    fresh = sent(bob.receive_response(failure(borrowed, 403), 1.1))
+    assert fresh.headers.get("Authorization") is None
+    assert not events(bob.receive_response(failure(borrowed, 403), 1.1))  # stale CSeq: ignored
+    answered = sent(bob.receive_response(verifier.challenge(fresh), 1.2))
+    assert verifier.check(answered) is Verdict.ACCEPTED
+    assert isinstance(events(bob.receive_response(ok(answered), 1.3))[0], Registered)
+    assert bob.take_adoption_refused()
+    assert not bob.take_adoption_refused()
+
+
+def test_a_403_that_stays_after_the_fresh_retry_is_forbidden_not_a_sharing_problem() -> None:
+    verifier = DigestVerifier(
+        "example.com", {"alice": "s3cret", "bob": "s3cret"}, rng=random.Random(9)
+    )
+    bob = _borrowing_bob(new_registration(), verifier)
+    borrowed = sent(bob.register(1.0))
+    fresh = sent(bob.receive_response(failure(borrowed, 403), 1.1))
+    (event,) = events(bob.receive_response(failure(fresh, 403), 1.2))
+    assert isinstance(event, RegistrationFailed) and event.code == 403
+    assert not bob.take_adoption_refused()
+
+
+def test_a_403_to_our_own_credentials_is_forbidden_at_once() -> None:
+    verifier = DigestVerifier("example.com", {"alice": "s3cret"}, rng=random.Random(9))
+    registration = new_registration()
+    first = sent(registration.register(0.0))
+    second = sent(registration.receive_response(verifier.challenge(first), 0.1))
+    (event,) = events(registration.receive_response(failure(second, 403), 0.2))
+    assert isinstance(event, RegistrationFailed) and event.code == 403
