@@ -578,11 +578,14 @@ class InviteSession:
         if not self._same_invite(response):
             return []
         self._step("provisional")
-        if self._dialog is None and response.code > 100:
-            # The first 1xx with a To tag makes the early dialog; whether it has one is
-            # read only when the dialog is needed, or when another 1xx comes.
-            if self._early is None or not creates_dialog(self._early):
-                self._early = response
+        # The first 1xx with a To tag makes the early dialog; whether it has one is
+        # read only when the dialog is needed, or when another 1xx comes.
+        if (
+            self._dialog is None
+            and response.code > 100
+            and (self._early is None or not creates_dialog(self._early))
+        ):
+            self._early = response
         out: list[SessionOutput] = []
         if self._cancel_pending:
             # Any provisional, a hop-by-hop 100 included, shows the INVITE got there (s.9.1).
