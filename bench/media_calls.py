@@ -43,6 +43,9 @@ from typing import Any
 import psutil
 import trio
 
+# MediaSession loads aiortc and av with the first session; load them before any level so that
+# their memory is not counted as the first level's RSS per call.
+import media.peer  # noqa: F401
 from media.options import MediaOptions
 from media.session import MediaSession
 from media.sinks import FrameStream
