@@ -6,11 +6,13 @@ import threading
 
 import pytest
 import trio
+import trio.testing
 
 from media.bridge import (
     Bridge,
     BridgeClosedError,
     TaskScope,
+    TrioCaller,
     TrioFeed,
     aio_create_task,
     aio_current_tick,
@@ -150,3 +152,26 @@ async def test_waiters_for_one_tick_share_it_and_a_cancelled_one_leaves_the_rest
     # All three in the same pass of the loop, none before the tick began.
     assert min(woke) >= due * period - 0.001
     assert max(woke) - min(woke) < period / 2
+
+
+async def test_hand_offs_to_trio_are_batched_per_loop_pass_in_order() -> None:
+    caller, other = TrioCaller(), TrioCaller()
+    got: list[int] = []
+    done = trio.Event()
+
+    async def burst() -> None:
+        for i in range(100):
+            (caller if i % 2 else other).call_soon(got.append, i)
+        caller.call_soon(done.set)
+
+    before = caller._batch.wakeups
+    assert other._batch is caller._batch  # one queue per Trio run
+    await get_bridge().run(burst)
+    with trio.fail_after(5):
+        await done.wait()
+    assert got == list(range(100))
+    assert caller._batch.wakeups - before == 1
+    # From the Trio thread itself (no asyncio loop there) a call is handed over at once.
+    caller.call_soon(got.append, 100)
+    await trio.testing.wait_all_tasks_blocked()
+    assert got[-1] == 100
