@@ -13,7 +13,8 @@ Three measurements, each printed as one JSON line (issue 4's targets):
 - ``signalling``: calls with ``call_defaults.media = "none"`` (inactive SDP, no media stack)
   placed by ``--pairs`` callers for ``--seconds``, each answered automatically and hung up
   at once, every caller placing its next call as soon as the last one ended; setups per
-  second (INVITE sent -> accepted) with p50 / p95, our CPU per setup and Kamailio's.
+  second (INVITE sent -> accepted) with p50 / p95, our CPU per setup and Kamailio's (for
+  the whole run, and min / median over its one-second ``chunks``).
   ``--signalling-callees child`` answers in a child process (its CPU per setup reported as
   well), so this process carries only the calling side; ``here`` (the default) answers in
   this process too, which then carries both ends of every call, twice the SIP work.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import statistics
@@ -59,6 +61,7 @@ from media.options import MediaOptions
 from media.sources import Tone
 
 FRAMES_PER_SECOND = 50
+CHUNK_SECONDS = 1.0
 LOOPBACK = MediaOptions(host_addresses=["127.0.0.1"])
 
 
@@ -305,10 +308,25 @@ async def _signalling_run(
             call.hangup()
             await call.wait_ended()
 
+    def reading() -> tuple[int, float, float, float]:
+        own = _cpu_seconds(os.getpid(), tree=False)
+        return len(setups), own, _cpu_seconds(server.pid), _cpu_seconds(callee_pid)
+
+    readings: list[tuple[int, float, float, float]] = []
+
+    async def sample() -> None:
+        # CPU per setup per one-second chunk as well: other load on the shared
+        # machine comes and goes within a run, and the quietest chunk is steadier.
+        while trio.current_time() < deadline:
+            await trio.sleep(CHUNK_SECONDS)
+            readings.append(reading())
+
     ours, kamailio = _cpu_seconds(os.getpid(), tree=False), _cpu_seconds(server.pid)
     callees = _cpu_seconds(callee_pid)
+    readings.append((0, ours, kamailio, callees))
     started = trio.current_time()
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(sample)
         for index, caller in enumerate(callers):
             nursery.start_soon(loop, caller, f"sb{index}")
     elapsed = trio.current_time() - started
@@ -332,7 +350,31 @@ async def _signalling_run(
         "callee_process_cpu_ms_per_setup": (
             round(1000 * callees / count, 2) if count and callee_pid is not None else None
         ),
+        "chunks": _chunks(readings, callee_pid is not None),
         "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def _chunks(
+    readings: list[tuple[int, float, float, float]], with_callees: bool
+) -> dict[str, dict[str, float]]:
+    """Min and median over the run's one-second chunks of CPU ms per setup."""
+    per_chunk: dict[str, list[float]] = {"ours": [], "kamailio": [], "callees": []}
+    for before, after in itertools.pairwise(readings):
+        count = after[0] - before[0]
+        if count < 20:
+            continue  # a chunk cut short at the end, or a stall: too few setups to divide by
+        for index, name in enumerate(per_chunk, start=1):
+            per_chunk[name].append(1000 * (after[index] - before[index]) / count)
+    if not with_callees:
+        del per_chunk["callees"]
+    return {
+        f"{name}_cpu_ms_per_setup": {
+            "min": round(min(values), 2),
+            "median": round(statistics.median(values), 2),
+        }
+        for name, values in per_chunk.items()
+        if values
     }
 
 
