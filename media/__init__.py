@@ -22,7 +22,8 @@ The call layer uses this API (all of it from inside a Trio run)::
         async for event in media.dtmf_received: # DtmfEvent(digit, duration_ms), bounded
             ...
         media.probe()                           # ProbeReading(level_dbfs, frequency, seconds)
-        media.statistics()                      # frames sent/received, setup_seconds, ...
+        media.statistics()                      # frames sent/received, packets received,
+                                                # decode errors, send resyncs, setup_seconds
     # leaving the block == await media.aclose(): peer connection, source and sinks closed,
     # every asyncio task the session caused (aiortc's included) cancelled.
 
@@ -31,8 +32,8 @@ through a real peer connection), ``signalling_only`` (with ``direction="inactive
 inactive SDP written and checked without any ICE/DTLS transport, ~1 ms CPU per call pair
 instead of ~17 ms; for signalling-only load), ``ice_servers`` (none by default),
 ``host_addresses`` (restrict ICE host candidates, e.g. to loopback in tests), ``codecs``
-(Opus, PCMU, PCMA), ``telephone_events``, DTMF duration (250 ms default) and gap, channel
-bounds.
+(Opus, PCMU, PCMA), ``opus_complexity`` (libopus 0-10; None keeps the library's default),
+``telephone_events``, DTMF duration (250 ms default) and gap, channel bounds.
 
 Channels: in, a source (``PushSource`` is a bounded channel of PCM from Trio); out, sinks
 (``FrameStream`` is a bounded async iterator of decoded PCM), ``dtmf_received`` and
@@ -40,12 +41,14 @@ Channels: in, a source (``PushSource`` is a bounded channel of PCM from Trio); o
 counted, so a slow reader never slows the media). PCM everywhere is s16le mono 48 kHz
 (media.pcm).
 
-Modules: bridge (the only asyncio import: the loop thread, Trio<->asyncio calls, task
-scopes), session (Trio face), peer (asyncio side of a session), options, errors, track
-(paced outgoing audio, mute), sources, sinks, pcm, probe (level and dominant frequency),
-dtmf (RFC 4733 payloads and timing, pure), sdp_events (telephone-event in SDP), remote_sdp
-(what a remote SDP must hold), signalling_sdp (transport-less inactive SDP), codecs (Opus
-encoded mono in the track, decoders used on the loop thread), rtp_hooks (every touch of
+Modules: bridge (the only asyncio import: the loop thread, Trio<->asyncio calls batched per
+loop pass, task scopes, the shared 20 ms tick), session (Trio face; loads aiortc and av with
+the first session, not on import), peer (asyncio side of a session), options, errors, track
+(paced outgoing audio, mute, encoding), sources, sinks, pcm, decoded (received PCM brought to
+48 kHz for sinks), probe (level and dominant frequency), dtmf (RFC 4733 payloads and timing,
+pure), sdp_events (telephone-event in SDP), remote_sdp (what a remote SDP must hold),
+signalling_sdp (transport-less inactive SDP), codecs (Opus and G.711 encoded in the track,
+decoders used on the loop thread), opus (libopus through ctypes), rtp_hooks (every touch of
 aiortc/aioice internals, with the reasons).
 
 A session negotiates once (no re-INVITE handling yet); it holds no Trio task, so it can be
