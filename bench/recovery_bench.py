@@ -92,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, dict[str, Any] | None] = {}
-    with KamailioServer(bench_settings()) as server:
+    with KamailioServer(bench_settings(args.accounts)) as server:
         common = {
             "ws_url": server.ws_url,
             "realm": server.realm,

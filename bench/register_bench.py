@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write both reports here")
     args = parser.parse_args()
 
-    with KamailioServer(bench_settings(children=2, tcp_children=2)) as server:
+    with KamailioServer(bench_settings(args.accounts, children=2, tcp_children=2)) as server:
         started = time.time()
         cpu0 = kamailio_cpu(server)
         engine = run_engine(server, args)

@@ -140,7 +140,7 @@ def main() -> None:
 
     reports: dict[str, dict[str, Any]] = {}
     started = time.time()
-    with KamailioServer(bench_settings(children=2, tcp_children=2)) as server:
+    with KamailioServer(bench_settings(2 * args.accounts, children=2, tcp_children=2)) as server:
         for index, name in enumerate(("floor-epoll", "floor-trio", "kazoo-actors")):
             reports[name] = run_peer(name, server, args, first=(index + 1) * 1_000_000)
         if not args.skip_jssip:

@@ -37,6 +37,13 @@ def add_arguments(lab: argparse.ArgumentParser) -> None:
     up.add_argument("--children", type=int, default=defaults.children)
     up.add_argument("--tcp-children", type=int, default=defaults.tcp_children)
     up.add_argument(
+        "--shared-memory-mb",
+        type=int,
+        default=defaults.shared_memory_mb,
+        help="Kamailio's shared memory; each WebSocket takes about 100 KB "
+        f"(default {defaults.shared_memory_mb}: some 8,000 connections)",
+    )
+    up.add_argument(
         "--mwi",
         action="store_true",
         help="also start a voicemail notifier on a free UDP port of 127.0.0.1 and relay "
@@ -63,6 +70,7 @@ def _up(args: argparse.Namespace) -> int:
             default_expires=args.default_expires,
             children=args.children,
             tcp_children=args.tcp_children,
+            shared_memory_mb=args.shared_memory_mb,
         )
         mwi = _voicemail_counts(args)
         ensure_kamailio()

@@ -30,7 +30,7 @@ from kazoo_actors.actors.account_state import AccountState
 from kazoo_actors.cli.soak_call_options import add_call_arguments, call_mix_settings
 from kazoo_actors.engine import open_engine
 from kazoo_actors.events import AccountEvent
-from kazoo_actors.lab.config import KamailioSettings
+from kazoo_actors.lab.config import KamailioSettings, shared_memory_for
 from kazoo_actors.lab.install import ensure_kamailio
 from kazoo_actors.lab.kamailio import KamailioServer
 from kazoo_actors.params import RegisterParams
@@ -54,7 +54,8 @@ def add_lab_soak_arguments(lab_soak: argparse.ArgumentParser) -> None:
 def lab_main(args: argparse.Namespace) -> int:
     """``soak`` against a Kamailio started (and installed, as root, if missing) for the run."""
     ensure_kamailio()
-    with KamailioServer(KamailioSettings()) as server:
+    settings = KamailioSettings(shared_memory_mb=shared_memory_for(args.accounts))
+    with KamailioServer(settings) as server:
         print(f"lab Kamailio at {server.ws_url} (realm {server.realm})", file=sys.stderr)
         args.ws_url, args.realm, args.password = server.ws_url, server.realm, server.password
         return main(args)

@@ -18,6 +18,10 @@ _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 _PASSWORD = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 _REALM = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,250}[A-Za-z0-9])?")
 _WANTED_OPEN_FILES = 32768
+DEFAULT_SHARED_MEMORY_MB = 1024
+SHARED_MEMORY_PER_WEBSOCKET_KB = 128
+"""Kamailio's shared memory per WebSocket connection: 70-110 KB measured (LAB-NOTES), rounded
+up; a lab sized below it refuses connections ("could not allocate shared memory")."""
 # The notifier is reached over UDP on loopback-style addresses: a host and a port, no URI.
 _MWI_SERVER = re.compile(r"[A-Za-z0-9.-]{1,253}:([0-9]{1,5})")
 
@@ -52,7 +56,9 @@ class KamailioSettings:
     default_expires: int = attrs.field(default=600, validator=attrs.validators.ge(1))
     children: int = attrs.field(default=2, validator=attrs.validators.ge(1))
     tcp_children: int = attrs.field(default=2, validator=attrs.validators.ge(1))
-    shared_memory_mb: int = attrs.field(default=1024, validator=attrs.validators.ge(64))
+    shared_memory_mb: int = attrs.field(
+        default=DEFAULT_SHARED_MEMORY_MB, validator=attrs.validators.ge(64)
+    )
     tcp_max_connections: int = attrs.field(default=20000, validator=attrs.validators.ge(16))
     # Kamailio pings idle WebSocket clients; 0 disables it, 1 sends WebSocket pings.
     ws_keepalive_mechanism: int = attrs.field(default=1, validator=attrs.validators.in_((0, 1, 2)))
@@ -67,6 +73,12 @@ class KamailioSettings:
             raise ValueError("min_expires must not exceed max_expires")
         if not self.min_expires <= self.default_expires <= self.max_expires:
             raise ValueError("default_expires must lie between min_expires and max_expires")
+
+
+def shared_memory_for(connections: int) -> int:
+    """Megabytes of shared memory for a lab that holds ``connections`` WebSockets at once."""
+    wanted = 256 + connections * SHARED_MEMORY_PER_WEBSOCKET_KB // 1024
+    return max(DEFAULT_SHARED_MEMORY_MB, wanted)
 
 
 def open_files_limit() -> int:
