@@ -23,7 +23,7 @@ every call in this process. ``--callees child`` runs the answering ends in a chi
 process would; the child's frames and CPU are reported alongside (``far`` columns).
 
 Run: .venv/bin/python bench/media_calls.py --levels 1 10 20 --seconds 5 [--codec PCMU]
-     [--callees child] [--streams] [--counters]
+     [--callees child] [--streams] [--counters] [--source FILE] [--opus-complexity N]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ import media.peer  # noqa: F401
 from media.options import MediaOptions
 from media.session import MediaSession
 from media.sinks import FrameStream
-from media.sources import Tone
+from media.sources import AudioSource, FileSource, Tone
 
 FRAMES_PER_SECOND = 50
 
@@ -106,12 +106,13 @@ class Lines:
 class LocalCallees:
     """The answering ends in this process."""
 
-    def __init__(self, options: MediaOptions) -> None:
+    def __init__(self, options: MediaOptions, source_path: str | None) -> None:
         self.options = options
+        self.source_path = source_path
         self.sessions: list[MediaSession] = []
 
     async def answer(self, index: int, offer: str) -> str:
-        session = MediaSession(self.options, source=Tone(900 + index))
+        session = MediaSession(self.options, source=source(self.source_path, 900 + index))
         self.sessions.append(session)
         return await session.create_answer(offer)
 
@@ -157,9 +158,9 @@ class ChildCallees:
         await self._ask({"op": "close"})
 
 
-async def serve(codec: str) -> None:
+async def serve(args: argparse.Namespace) -> None:
     """Child process: answer offers from stdin until it closes."""
-    callees = LocalCallees(loopback(codec))
+    callees = LocalCallees(loopback(args), args.source)
     process = psutil.Process()
     lines = Lines(trio.lowlevel.FdStream(os.dup(1)), trio.lowlevel.FdStream(os.dup(0)))
     async with trio.open_nursery() as nursery:
@@ -183,8 +184,16 @@ async def serve(codec: str) -> None:
     await callees.close()
 
 
-def loopback(codec: str) -> MediaOptions:
-    return MediaOptions(host_addresses=["127.0.0.1"], codecs=(codec,))
+def loopback(args: argparse.Namespace) -> MediaOptions:
+    return MediaOptions(
+        host_addresses=["127.0.0.1"], codecs=(args.codec,), opus_complexity=args.opus_complexity
+    )
+
+
+def source(path: str | None, frequency: float) -> AudioSource:
+    """A looped file when ``--source`` names one (speech costs more to encode than a
+    tone), else a tone of its own per session."""
+    return Tone(frequency) if path is None else FileSource(path, loop=True)
 
 
 async def connect(caller: MediaSession, callees: LocalCallees | ChildCallees, index: int) -> None:
@@ -202,13 +211,15 @@ async def run_level(
     stagger: float,
     callees: LocalCallees | ChildCallees,
     streams: bool = False,
+    source_path: str | None = None,
 ) -> dict[str, Any]:
     process = psutil.Process()
     gc.collect()
     rss_before = process.memory_info().rss
     sinks = [FrameStream() for _ in range(calls)] if streams else []
     callers = [
-        MediaSession(options, source=Tone(400 + i), sinks=sinks[i : i + 1]) for i in range(calls)
+        MediaSession(options, source=source(source_path, 400 + i), sinks=sinks[i : i + 1])
+        for i in range(calls)
     ]
     read = [0]
 
@@ -297,9 +308,10 @@ async def _measure(
 
 
 async def main(args: argparse.Namespace) -> None:
-    options = loopback(args.codec)
+    options = loopback(args)
     print(
-        f"codec {args.codec}, callees {args.callees}, {args.seconds:g} s per level after "
+        f"codec {args.codec} (complexity {args.opus_complexity}), source "
+        f"{args.source or 'tones'}, callees {args.callees}, {args.seconds:g} s per level after "
         f"{args.settle:g} s settling, call starts {args.stagger:g} ms apart"
     )
     print(
@@ -312,12 +324,16 @@ async def main(args: argparse.Namespace) -> None:
         callees: LocalCallees | ChildCallees
         if args.callees == "child":
             command = [sys.executable, __file__, "--serve", "--codec", args.codec]
+            if args.source is not None:
+                command += ["--source", args.source]
+            if args.opus_complexity is not None:
+                command += ["--opus-complexity", str(args.opus_complexity)]
             process = await nursery.start(
                 functools.partial(trio.run_process, command, stdin=PIPE, stdout=PIPE, check=False)
             )
             callees = ChildCallees(process)
         else:
-            callees = LocalCallees(options)
+            callees = LocalCallees(options, args.source)
         for calls in args.levels:
             row = await run_level(
                 calls,
@@ -372,9 +388,11 @@ if __name__ == "__main__":
         action="store_true",
         help="give each calling session a FrameStream sink read by a Trio task",
     )
+    parser.add_argument("--source", help="an audio file every session sends, looped")
+    parser.add_argument("--opus-complexity", type=int, help="libopus complexity 0-10")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.serve:
-        trio.run(serve, arguments.codec)
+        trio.run(serve, arguments)
     else:
         trio.run(main, arguments)
