@@ -101,11 +101,13 @@ class CallActor:
         self.answer_sdp: str | None = None
         self.remote_sdp_applied = False
         self.started = False
-        """Whoever placed the call has been answered: failures are contained from here."""
+        """``connect`` has its Call (or, for an incoming call, nobody waits): from here the
+        task contains its failures instead of raising them to whoever started it."""
         self.idle = False
         """The task waits on an empty inbox with nothing half-done: others may step the
         session (``call_fast_path``) until the next ``deliver`` or ``command``."""
         self.rang = False
+        """Rung before the task ran (``ring_now``): the task only tells the program."""
         self.signalling_only = settings.defaults.media == "none"
         """No media stack: an inactive offer or answer, made without waiting for anything."""
         self.transfers = CallTransfers(self)
