@@ -10,6 +10,7 @@ import pytest
 import trio
 from conftest import connected_pair
 
+from media.options import MediaOptions
 from media.pcm import FRAME_SAMPLES, SAMPLE_RATE, PcmFrame
 from media.probe import analyse
 from media.sinks import FileRecorder, FrameStream
@@ -115,3 +116,28 @@ async def test_file_played_in_a_call_is_recorded_and_streamed(tmp_path: Path) ->
     audio = b"".join(replay.read(FRAME_SAMPLES) for _ in range(20))
     replay.close()
     assert analyse([audio[-9600:]]).frequency == pytest.approx(800, abs=5)
+
+
+async def test_g711_audio_reaches_sinks_at_48_khz_and_the_probe_at_8_khz() -> None:
+    pcmu = MediaOptions(host_addresses=["127.0.0.1"], codecs=("PCMU",))
+    stream = FrameStream(max_frames=100)
+    async with connected_pair(
+        caller_source=Tone(600),
+        caller_options=pcmu,
+        callee_options=pcmu,
+        callee_sinks=[stream],
+    ) as (_, callee):
+        frames = []
+        with trio.fail_after(3):
+            async for frame in stream:
+                frames.append(frame)
+                if len(frames) == 15:
+                    break
+        assert {frame.sample_rate for frame in frames} == {SAMPLE_RATE}
+        # Decoded at 8 kHz, resampled for the sink: whole 20 ms frames once the filter is primed.
+        assert {frame.samples for frame in frames[2:]} == {FRAME_SAMPLES}
+        assert analyse([frame.pcm for frame in frames[-10:]]).frequency == pytest.approx(600, abs=8)
+        await trio.sleep(0.3)
+        heard = callee.probe()
+        assert heard.frequency == pytest.approx(600, abs=8)
+        assert heard.seconds == pytest.approx(0.2, abs=0.03)
