@@ -474,16 +474,17 @@ class _Ticks:
                 future.set_result(None)
 
 
-_ticks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, _Ticks]] = (
-    weakref.WeakKeyDictionary()
-)
+# The grids hang on their loop, so they live and die with it (a registry keyed by loop would
+# keep a closed loop alive through the futures its waiters hold).
+_TICKS_ATTRIBUTE = "_media_bridge_ticks"
 
 
 def _ticks_of(period: float) -> _Ticks:
     loop = asyncio.get_running_loop()
-    grids = _ticks.get(loop)
+    grids: dict[float, _Ticks] | None = getattr(loop, _TICKS_ATTRIBUTE, None)
     if grids is None:
-        grids = _ticks[loop] = {}
+        grids = {}
+        setattr(loop, _TICKS_ATTRIBUTE, grids)
     ticks = grids.get(period)
     if ticks is None:
         ticks = grids[period] = _Ticks(loop, period)
