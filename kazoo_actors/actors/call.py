@@ -13,7 +13,10 @@ Media follows signalling: our offer goes in the INVITE, the first SDP answer
 (183 early media or the 2xx) is applied, an incoming offer is answered before
 ringing so an offer we cannot use is refused with 488 before the program is
 even told. A re-INVITE/UPDATE is answered by the session with our SDP
-(hold mirrored), so media is not renegotiated.
+(hold mirrored), so media is not renegotiated. An incoming call rings (180)
+before the program hears of it, unless its ``on_incoming`` is a plain function:
+that one is called first, and a program that answers there and then sends its
+200 with no 180 before it.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from kazoo_actors.actors.call_inbox import (
 )
 from kazoo_actors.actors.call_reports import CallReports
 from kazoo_actors.actors.call_transfer import CallTransfers
-from kazoo_actors.call import Call, CallError, Command, Hangup
+from kazoo_actors.call import Accept, Call, CallError, Command, Hangup, Reject
+from kazoo_actors.params import is_async_callable
 from media.errors import MediaError
 from media.options import MediaOptions
 from media.probe import ProbeReading
@@ -106,8 +110,10 @@ class CallActor:
         self.idle = False
         """The task waits on an empty inbox with nothing half-done: others may step the
         session (``call_fast_path``) until the next ``deliver`` or ``command``."""
-        self.rang = False
-        """Rung before the task ran (``ring_now``): the task only tells the program."""
+        self.offer_answered = False
+        """The offer was answered before the task ran (``answer_now``)."""
+        self.answer_queued = False
+        """The program accepted, rejected or hung up: no ringing is due any more."""
         self.signalling_only = settings.defaults.media == "none"
         """No media stack: an inactive offer or answer, made without waiting for anything."""
         self.transfers = CallTransfers(self)
@@ -194,6 +200,8 @@ class CallActor:
     def command(self, item: Command) -> None:
         if isinstance(item, Hangup) and bye_now(self):
             return
+        if isinstance(item, Accept | Reject | Hangup):
+            self.answer_queued = True
         try:
             self._send.send_nowait(item)
             self.idle = False
@@ -309,8 +317,14 @@ class CallActor:
         step_now(self, self.session.start())
 
     async def _offer_received(self, media: MediaSession | None) -> None:
-        if not self.rang and not await self._ring(media):
+        if not self.offer_answered and not await self._answer_offer(media):
             return
+        session = self._session()
+        if session.state not in (SessionState.INCOMING, SessionState.RINGING):
+            return  # cancelled while the answer was prepared
+        at_once = self.may_answer_at_once()
+        if not at_once:
+            await self._ring()
         call = self.call
         event = ev.CallIncoming(
             call=call,
@@ -321,9 +335,25 @@ class CallActor:
         )
         # on_incoming gets the Call itself (kazoo.js handed over the call object).
         await self.reports.emit(event, "on_incoming", call)
+        if at_once and not self.answer_queued:
+            await self._ring()
 
-    async def _ring(self, media: MediaSession | None) -> bool:
-        """Answer the offer (488 when it is unusable) and ring; False when the call is over."""
+    def may_answer_at_once(self) -> bool:
+        """Whether the program hears of the call before it rings: its on_incoming is a
+        plain function, which runs to the end at once, so a program that answers there
+        and then sends its 200 (or rejection) with no 180 first, as a phone that
+        answers at once does not ring. Anything else (no callback, an async one) rings
+        first, so the caller hears ringing while the program takes its time."""
+        callback = self.settings.params.on_incoming
+        return callback is not None and not is_async_callable(callback)
+
+    async def _ring(self) -> None:
+        session = self._session()
+        if session.state is SessionState.INCOMING:
+            await self.perform(session.ring())
+
+    async def _answer_offer(self, media: MediaSession | None) -> bool:
+        """Answer the offer, or refuse it with 488; False when the call is over."""
         session = self._session()
         await self.perform(session.start())
         offer = session.remote_sdp
@@ -341,9 +371,6 @@ class CallActor:
             await self.perform(session.reject(488))
             return False
         self.remote_sdp_applied = True
-        if session.state is not SessionState.INCOMING:
-            return False  # cancelled while the answer was prepared
-        await self.perform(session.ring())
         return True
 
     async def _loop(self) -> None:

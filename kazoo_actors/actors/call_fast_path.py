@@ -10,8 +10,9 @@ events for the program), in order, through its inbox.
 - ``sip_now``: the account's task takes SIP of the INVITE usage for an idle call
   (no task switch for a 100 Trying; the ACK of a 2xx and the 200 for a BYE go out
   with the account's next send instead of after a second wake-up).
-- ``ring_now``: a signalling-only INVITE is answered and rung from the account's
-  task (an inactive answer needs no media stack), before the call's task runs.
+- ``answer_now``: a signalling-only INVITE's offer is answered (and the call rung)
+  from the account's task (an inactive answer needs no media stack), before the
+  call's task runs.
 - ``place_now``: a signalling-only ``connect`` sends its INVITE from the program's
   task, so it need not wait for the call's task to start.
 - ``bye_now``: the program's hangup of an answered call sends its BYE at once.
@@ -99,9 +100,11 @@ def sip_now(actor: CallActor, item: SipIn) -> bool:
     return True
 
 
-def ring_now(actor: CallActor) -> None:
-    """Answer a signalling-only INVITE's offer and ring, before the call's task runs.
-    An INVITE without a usable offer is left to the task, which refuses it."""
+def answer_now(actor: CallActor) -> None:
+    """Answer a signalling-only INVITE's offer before the call's task runs, and ring
+    unless the program may answer at once (``CallActor.may_answer_at_once``; then the
+    task rings only if it did not). An INVITE without a usable offer is left to the
+    task, which refuses it."""
     session = actor.session
     assert session is not None  # an incoming call has its session from the start
     offer = session.remote_sdp
@@ -112,10 +115,11 @@ def ring_now(actor: CallActor) -> None:
     except ParseError:
         return
     outputs = session.start()
-    outputs += session.ring()
+    if not actor.may_answer_at_once():
+        outputs += session.ring()
     actor.answer_sdp = answer
     actor.remote_sdp_applied = True
-    actor.rang = True
+    actor.offer_answered = True
     step_now(actor, outputs)
 
 
@@ -154,4 +158,4 @@ def hangup_now(actor: CallActor) -> None:
     step_now(actor, outputs)
 
 
-__all__ = ["bye_now", "hangup_now", "place_now", "ring_now", "sip_now", "step_now"]
+__all__ = ["answer_now", "bye_now", "hangup_now", "place_now", "sip_now", "step_now"]

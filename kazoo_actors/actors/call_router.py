@@ -15,8 +15,8 @@ with the account's task) and talk to the account through this router:
   CANCELs (481 when nothing matches). Everything else stays the account's
   (``server_requests``: OPTIONS, out-of-dialog NOTIFY, 481 for unknown dialogs).
 - in the account's task: a call whose task is idle takes SIP of its INVITE usage
-  there and then (``call_fast_path``), and a signalling-only call rings from
-  ``incoming``; what they send is queued without waking the account, which calls
+  there and then (``call_fast_path``), and a signalling-only INVITE is answered
+  (and rung) from ``incoming``; what they send is queued without waking the account, which calls
   ``outbound`` before it waits again (``route`` and ``incoming`` are only called
   while it handles what it received or a timer).
 """
@@ -35,7 +35,7 @@ import trio
 from sipmessage import URI, Request, Via
 
 from kazoo_actors.actors.call import CallActor
-from kazoo_actors.actors.call_fast_path import hangup_now, place_now, ring_now, sip_now
+from kazoo_actors.actors.call_fast_path import answer_now, hangup_now, place_now, sip_now
 from kazoo_actors.actors.call_host import CallHost
 from kazoo_actors.actors.call_inbox import CallSettings, ConnectionLost, SipFailed, SipIn
 from kazoo_actors.actors.sip_endpoint import (
@@ -346,7 +346,7 @@ class CallRouter:
         if actor.signalling_only:
             self._in_account_task = True
             try:
-                ring_now(actor)
+                answer_now(actor)
             finally:
                 self._in_account_task = False
         host.start_soon(actor.run)

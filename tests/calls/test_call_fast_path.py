@@ -5,9 +5,9 @@ not handled yet. The far end is a sans-IO InviteSession; no server is involved."
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import trio
@@ -43,8 +43,13 @@ class Account:
 
 
 @asynccontextmanager
-async def signalling_router() -> AsyncIterator[tuple[CallRouter, SipEndpoint, Account]]:
+async def signalling_router(
+    on_incoming: Callable[[Call], Any] | Literal["collect"] | None = "collect",
+) -> AsyncIterator[tuple[CallRouter, SipEndpoint, Account]]:
+    """``on_incoming="collect"`` (the default) collects calls in ``Account.incoming``."""
     account = Account()
+    if on_incoming == "collect":
+        on_incoming = account.incoming.append
     router = CallRouter(
         account="dan@example.com#1",
         params=RegisterParams(
@@ -53,7 +58,7 @@ async def signalling_router() -> AsyncIterator[tuple[CallRouter, SipEndpoint, Ac
             private_identity="dan",
             public_identity="dan",
             password="secret",
-            on_incoming=account.incoming.append,
+            on_incoming=on_incoming,
         ),
         feed=EventFeed(),
         wake=account.wake,
@@ -169,26 +174,30 @@ async def test_an_answer_with_a_callback_is_reported_by_the_calls_task() -> None
         assert [event.key for event in accepted] == ["accepted"]
 
 
-async def test_a_signalling_only_invite_rings_before_the_call_task_runs() -> None:
-    async with signalling_router() as (router, endpoint, account):
-        caller = InviteSession.outgoing(
-            target="sip:dan@example.com",
-            local_address="<sip:carol@example.com>",
-            contact="sip:carol@carolhost.invalid;transport=ws",
-            local_via=Via("WS", "carolhost.invalid"),
-            offer_sdp=inactive_offer(3),
-            rng=random.Random(4),
-        )
-        (send,) = caller.start()
-        assert isinstance(send, Send) and isinstance(send.message, Request)
+def carol_calls_dan(seed: int = 4) -> tuple[InviteSession, Request]:
+    caller = InviteSession.outgoing(
+        target="sip:dan@example.com",
+        local_address="<sip:carol@example.com>",
+        contact="sip:carol@carolhost.invalid;transport=ws",
+        local_via=Via("WS", "carolhost.invalid"),
+        offer_sdp=inactive_offer(3),
+        rng=random.Random(seed),
+    )
+    (send,) = caller.start()
+    assert isinstance(send, Send) and isinstance(send.message, Request)
+    return caller, send.message
+
+
+async def test_without_on_incoming_the_invite_rings_before_the_call_task_runs() -> None:
+    async with signalling_router(on_incoming=None) as (router, endpoint, account):
+        caller, invite = carol_calls_dan()
         wakes = account.wakes
-        to_router(router, endpoint, send.message)
+        to_router(router, endpoint, invite)
         (ringing,) = sent(router, endpoint)
         assert ringing.code == 180
         assert account.wakes == wakes
-        assert account.incoming == []  # the program hears of it from the call's task
         await trio.testing.wait_all_tasks_blocked()
-        (call,) = account.incoming
+        (call,) = router.calls()
         call.accept()
         await trio.testing.wait_all_tasks_blocked()
         (ok,) = sent(router, endpoint)
@@ -208,6 +217,44 @@ async def test_a_signalling_only_invite_rings_before_the_call_task_runs() -> Non
             "accepted",
             "hangup",
         ]
+
+
+async def test_a_program_that_answers_in_on_incoming_sends_its_200_without_a_180() -> None:
+    async with signalling_router(on_incoming=lambda call: call.accept()) as (
+        router,
+        endpoint,
+        _account,
+    ):
+        _caller, invite = carol_calls_dan()
+        to_router(router, endpoint, invite)
+        assert sent(router, endpoint) == []
+        await trio.testing.wait_all_tasks_blocked()
+        assert [m.code for m in sent(router, endpoint)] == [200]
+
+
+async def test_a_plain_on_incoming_that_does_not_answer_rings_when_it_returns() -> None:
+    seen: list[Call] = []
+    async with signalling_router(on_incoming=seen.append) as (router, endpoint, _account):
+        _caller, invite = carol_calls_dan()
+        to_router(router, endpoint, invite)
+        assert sent(router, endpoint) == []
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(seen) == 1
+        assert [m.code for m in sent(router, endpoint)] == [180]
+
+
+async def test_an_async_on_incoming_hears_of_the_call_after_it_rings() -> None:
+    codes_seen_by_the_program: list[int] = []
+    async with signalling_router() as (router, endpoint, _account):
+
+        async def on_incoming(call: Call) -> None:
+            codes_seen_by_the_program.extend(m.code for m in sent(router, endpoint))
+
+        router.params = attrs.evolve(router.params, on_incoming=on_incoming)
+        _caller, invite = carol_calls_dan()
+        to_router(router, endpoint, invite)
+        await trio.testing.wait_all_tasks_blocked()
+        assert codes_seen_by_the_program == [180]
 
 
 async def test_an_offer_without_audio_is_left_to_the_task_which_refuses_it() -> None:
