@@ -1,13 +1,24 @@
-"""The Kamailio settings every registration benchmark runs its lab server with."""
+"""The lab Kamailio of the registration benchmarks: its settings and the CPU it used."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import psutil
+
 from kazoo_actors.lab.config import KamailioSettings, shared_memory_for
+from kazoo_actors.lab.kamailio import KamailioServer
 
 
 def bench_settings(accounts: int, **changes: Any) -> KamailioSettings:
     """A lab for peers that each register ``accounts`` accounts, one peer after another:
     a previous peer's closed connections are freed lazily while the next one connects."""
     return KamailioSettings(shared_memory_mb=shared_memory_for(2 * accounts), **changes)
+
+
+def kamailio_cpu(server: KamailioServer) -> float:
+    """CPU seconds of the server's processes so far (main and children)."""
+    if server.pid is None:
+        return 0.0
+    main = psutil.Process(server.pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [main, *main.children(recursive=True)])

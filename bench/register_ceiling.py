@@ -33,17 +33,10 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
-from bench_server import bench_settings  # noqa: E402
+from bench_server import bench_settings, kamailio_cpu  # noqa: E402
 from kazoo_peer import PeerConfig, PeerUnavailable, run_register  # noqa: E402
 
 from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
-
-
-def kamailio_cpu(server: KamailioServer) -> float:
-    if server.pid is None:
-        return 0.0
-    main = psutil.Process(server.pid)
-    return sum(sum(p.cpu_times()[:2]) for p in [main, *main.children(recursive=True)])
 
 
 def _peer_argv(
