@@ -33,7 +33,7 @@ _USER = r"[A-Za-z0-9\-_.!~*'()&=+$]+"
 _URI_PARAM_CHAR = r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$]"
 _PARAM_VALUE = rf"(?:{_QUOTED}|[A-Za-z0-9\-.!%*_+`'~:\[\]]+)"
 _ADDRESS_RE = re.compile(
-    rf'(?:"[^"\\]*"[ \t]*)?<sips?:(?:{_USER}@)?(?:{HOST})(?::{_PORT})?'
+    rf'(?:"[^"\\]*"[ \t]*)?<sips?:(?:{_USER}@)?(?P<host>{HOST})(?::{_PORT})?'
     rf"(?P<uri_params>(?:;{_URI_PARAM_CHAR}+(?:={_URI_PARAM_CHAR}+)?)*)>"
     rf"(?P<params>(?:;{TOKEN}(?:={_PARAM_VALUE})?)*)"
 )
@@ -43,6 +43,7 @@ _CHALLENGE_RE = re.compile(
 )
 # Parameter names of text the patterns above accepted, quoted values skipped.
 _PARAM_NAMES_RE = re.compile(r';([^;="]+)(?:=(?:"[^"]*"|[^;"]*))?')
+_PARAM_PAIRS_RE = re.compile(r';([^;="]+)(?:=("[^"]*"|[^;"]*))?')
 _AUTH_PARAM_NAMES_RE = re.compile(r'(?:^|,)[ \t]*([^=, \t"]+)[ \t]*=[ \t]*(?:"[^"]*"|[^,"]*)')
 
 
@@ -53,14 +54,35 @@ def _distinct(names: list[str]) -> bool:
 
 def address_is_plain(text: str) -> bool:
     """``parse_address(text)`` will succeed: a name-addr with a SIP URI."""
+    return _plain_address_match(text) is not None
+
+
+def _plain_address_match(text: str) -> re.Match[str] | None:
     match = _ADDRESS_RE.fullmatch(text)
     if match is None:
-        return False
+        return None
     # One ';' (a To tag, a lone lr) cannot repeat a name: most values end here.
     uri_params, params = match.group("uri_params", "params")
     if uri_params.count(";") > 1 and not _distinct(_PARAM_NAMES_RE.findall(uri_params)):
-        return False
-    return params.count(";") <= 1 or _distinct(_PARAM_NAMES_RE.findall(params))
+        return None
+    if params.count(";") > 1 and not _distinct(_PARAM_NAMES_RE.findall(params)):
+        return None
+    return match
+
+
+def plain_address_parts(text: str) -> tuple[str, dict[str, str]] | None:
+    """The URI host and the header parameters of a value ``address_is_plain`` accepts.
+
+    Parameter names are lower-cased, values kept as written (quoted ones with their
+    quotes, '' when absent). None for any other shape: parse it with ``parse_address``.
+    For a registrar's 2xx, whose every binding would otherwise be built as objects
+    to read one ``expires``.
+    """
+    match = _plain_address_match(text)
+    if match is None:
+        return None
+    pairs = _PARAM_PAIRS_RE.findall(match.group("params"))
+    return match.group("host"), {name.lower(): value for name, value in pairs}
 
 
 def challenge_is_plain(text: str) -> bool:

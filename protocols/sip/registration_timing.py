@@ -15,6 +15,7 @@ from sipmessage import Response
 
 from . import header_syntax as syntax
 from .errors import ParseError
+from .header_checks import plain_address_parts
 
 _DIGITS = re.compile(r"\s*(\d{1,10})\b")
 
@@ -47,6 +48,14 @@ def granted_expiry(response: Response, contact_host: str, instance: str, request
     for value in response.headers.getlist("Contact"):
         if host not in value.lower() and instance not in value:
             continue  # another device's binding: not worth parsing
+        parts = plain_address_parts(value.strip(" \t")) if "," not in value else None
+        if parts is not None:
+            uri_host, params = parts
+            if uri_host.lower() == host or _unquote(params.get("+sip.instance")) == instance:
+                seconds = leading_seconds(params.get("expires"))
+                if seconds is not None:
+                    return seconds
+            continue
         try:
             # Parsed messages hold one element per value already.
             items = syntax.split_commas(value) if "," in value else [value.strip(" \t")]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from protocols.sip import digest_header
 from protocols.sip import header_syntax as syntax
 from protocols.sip.errors import ParseError
-from protocols.sip.header_checks import address_is_plain, challenge_is_plain
+from protocols.sip.header_checks import address_is_plain, challenge_is_plain, plain_address_parts
 from protocols.sip.message import parse_message
 
 KAMAILIO_CONTACT = (
@@ -190,3 +190,24 @@ def test_the_fast_address_read_equals_the_general_one(text: str) -> None:
             syntax.parse_address(text)
         return
     assert syntax.parse_address(text) == general
+
+
+@given(addresses())
+def test_the_plain_parts_of_an_address_equal_its_full_parse(text: str) -> None:
+    parts = plain_address_parts(text)
+    if parts is None:
+        return
+    address = syntax.parse_address(text)
+    host, params = parts
+    assert host == address.uri.host
+    parsed = {name.lower(): value or "" for name, value in address.parameters.items()}
+    unquoted = {name: value.strip('"') for name, value in params.items()}
+    assert unquoted == {name: value.strip('"') for name, value in parsed.items()}
+
+
+def test_a_quoted_parameter_cannot_pose_as_another() -> None:
+    text = '<sip:a@h.invalid>;received="sip:1.2.3.4;expires=5";expires=600'
+    parts = plain_address_parts(text)
+    assert parts is not None
+    assert parts[1]["expires"] == "600"
+    assert parts[1]["received"] == '"sip:1.2.3.4;expires=5"'
