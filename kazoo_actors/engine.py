@@ -130,12 +130,11 @@ class Engine:
 
         spec = ChildSpec(id=account_id, start=start, restart=RestartType.TRANSIENT, shutdown=2.0)
         self._accounts[account_id] = account
-        # Not awaited here: ``supervisor.start_child`` waits for the child's first
-        # scheduling round, and a program registering thousands of accounts in a
-        # loop would pay one round per account (measured: it capped registrations
-        # at the loop's pace). The actor exists already, so the Account is usable
-        # (commands queue in its mailbox) before its task runs.
-        self._nursery.start_soon(self._supervisor.start_child, spec)
+        # Not ``await supervisor.start_child``: it waits for the child's first scheduling
+        # round, and a program registering thousands of accounts in a loop would pay one
+        # round per account. The actor exists already, so the Account is usable (commands
+        # queue in its mailbox) before its task runs.
+        self._supervisor.start_child_nowait(spec)
         return account
 
     def accounts(self) -> list[Account]:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import functools
 import logging
 import math
 from collections.abc import Iterable
@@ -214,6 +215,25 @@ class Supervisor:
         child = _Child(spec)
         self._children[spec.id] = child
         return await self._nursery.start(self._supervise, child, True, name=spec.id)
+
+    def start_child_nowait(self, spec: ChildSpec) -> None:
+        """Start a child without waiting for its ``task_status.started``.
+
+        For callers that hold the child's handle already (the engine builds each
+        account actor before its task runs): no starter task and no start-up
+        nursery per child. A failure before ``started`` is then an ordinary
+        failure, handled by the child's restart type, not raised to the caller.
+        """
+        if self._nursery is None:
+            raise RuntimeError(f"{self.name} is not running")
+        if spec.id in self._children:
+            raise ValueError(f"{self.name} already has a child {spec.id!r}")
+        child = _Child(spec)
+        self._children[spec.id] = child
+        supervise = functools.partial(
+            self._supervise, child, False, task_status=trio.TASK_STATUS_IGNORED
+        )
+        self._nursery.start_soon(supervise, name=spec.id)
 
     async def terminate_child(self, child_id: str) -> None:
         """Stop a child (cancel it, wait for it to exit) and forget it; no restart."""

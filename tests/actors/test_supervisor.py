@@ -182,6 +182,49 @@ async def test_start_failure_reaches_the_caller_and_forgets_the_child() -> None:
         sup.shutdown()
 
 
+async def test_a_child_started_without_waiting_runs_and_restarts_by_its_type(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    rec = Recorder()
+    sup = Supervisor(SupervisorSpec(intensity=3, period=5))
+    async with trio.open_nursery() as nursery:
+        await started(nursery, sup)
+        sup.start_child_nowait(rec.spec("w"))
+        with pytest.raises(ValueError, match="already has a child 'w'"):
+            sup.start_child_nowait(rec.spec("w"))
+        await trio.sleep(0.1)
+        assert rec.starts == {"w": 1}
+        assert [info.handle for info in sup.which_children()] == ["w#1"]
+        rec.fail("w")
+        await trio.sleep(1)
+        assert rec.starts == {"w": 2}
+        sup.shutdown()
+
+
+async def test_a_failure_before_started_without_a_waiting_caller_is_an_ordinary_failure(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    attempts = 0
+
+    async def flaky(*, task_status: trio.TaskStatus[Any]) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise Boom("cannot start yet")
+        task_status.started("ok")
+        await trio.sleep_forever()
+
+    sup = Supervisor(SupervisorSpec(intensity=3, period=5))
+    async with trio.open_nursery() as nursery:
+        await started(nursery, sup)
+        sup.start_child_nowait(ChildSpec(id="flaky", start=flaky))  # permanent
+        await trio.sleep(1)
+        assert attempts == 2
+        assert sup.statistics().failures == 1
+        assert [info.handle for info in sup.which_children()] == ["ok"]
+        sup.shutdown()
+
+
 async def test_initial_child_failing_to_start_fails_the_supervisor() -> None:
     async def broken(*, task_status: trio.TaskStatus[Any]) -> None:
         raise Boom("cannot start")
