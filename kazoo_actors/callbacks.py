@@ -10,8 +10,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from kazoo_actors.params import is_async_callable
-
 log = logging.getLogger("kazoo_actors.callbacks")
 
 
@@ -22,12 +20,11 @@ async def invoke_callback(
     if callback is None:
         return True
     try:
-        if is_async_callable(callback):
-            await callback(*args)
-        else:
-            result = callback(*args)
-            if hasattr(result, "__await__"):
-                await result
+        # An async callable returns its coroutine: awaiting what comes back serves both
+        # kinds, without inspecting the callable on every event.
+        result = callback(*args)
+        if hasattr(result, "__await__"):
+            await result
     except Exception:
         log.exception("callback %s of account %s raised; contained", name or callback, account)
         return False
