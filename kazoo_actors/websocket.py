@@ -151,6 +151,9 @@ def _upgrade_parts(url: WebSocketUrl, subprotocol: str) -> tuple[bytes, bytes]:
     return head.encode("ascii"), tail.encode("ascii")
 
 
+_HANDSHAKE_HEADERS = frozenset(("upgrade", "sec-websocket-accept", "sec-websocket-protocol"))
+
+
 def check_upgrade_response(head: bytes, key: bytes, subprotocol: str) -> None:
     """Raise HandshakeRefused unless ``head`` (status line and headers) accepts our upgrade."""
     try:
@@ -168,7 +171,9 @@ def check_upgrade_response(head: bytes, key: bytes, subprotocol: str) -> None:
         name, sep, value = line.partition(":")
         if not sep:
             raise HandshakeRefused(f"malformed header line in upgrade response: {line!r}")
-        headers[name.strip().lower()] = value.strip()
+        name = name.strip().lower()
+        if name in _HANDSHAKE_HEADERS:  # the rest (Server, Date, ...) is not ours to read
+            headers[name] = value.strip()
     if headers.get("upgrade", "").lower() != "websocket":
         raise HandshakeRefused("upgrade response lacks 'Upgrade: websocket'")
     expected = base64.b64encode(hashlib.sha1(key + _GUID).digest()).decode("ascii")

@@ -336,10 +336,11 @@ class AccountActor:
                 log.info("account %s: the server closed the connection", self.name)
                 self._lost()
         now = trio.current_time()
-        for name, due in list(self._timers.items()):
-            if due <= now and self._timers.get(name) == due:
-                del self._timers[name]
-                await self._timer_fired(name, now)
+        if deadline <= now:
+            for name, due in list(self._timers.items()):
+                if due <= now and self._timers.get(name) == due:
+                    del self._timers[name]
+                    await self._timer_fired(name, now)
         if self._keepalive_news:
             await self._keepalive_work(transport)
         for command in self.mailbox.take_all():
