@@ -208,13 +208,8 @@ class Supervisor:
 
     async def start_child(self, spec: ChildSpec) -> Any:
         """Start a child and return the handle it passed to ``task_status.started``."""
-        if self._nursery is None:
-            raise RuntimeError(f"{self.name} is not running")
-        if spec.id in self._children:
-            raise ValueError(f"{self.name} already has a child {spec.id!r}")
-        child = _Child(spec)
-        self._children[spec.id] = child
-        return await self._nursery.start(self._supervise, child, True, name=spec.id)
+        nursery, child = self._add_child(spec)
+        return await nursery.start(self._supervise, child, True, name=spec.id)
 
     def start_child_nowait(self, spec: ChildSpec) -> None:
         """Start a child without waiting for its ``task_status.started``.
@@ -224,16 +219,19 @@ class Supervisor:
         nursery per child. A failure before ``started`` is then an ordinary
         failure, handled by the child's restart type, not raised to the caller.
         """
+        nursery, child = self._add_child(spec)
+        supervise = functools.partial(
+            self._supervise, child, False, task_status=trio.TASK_STATUS_IGNORED
+        )
+        nursery.start_soon(supervise, name=spec.id)
+
+    def _add_child(self, spec: ChildSpec) -> tuple[trio.Nursery, _Child]:
         if self._nursery is None:
             raise RuntimeError(f"{self.name} is not running")
         if spec.id in self._children:
             raise ValueError(f"{self.name} already has a child {spec.id!r}")
-        child = _Child(spec)
-        self._children[spec.id] = child
-        supervise = functools.partial(
-            self._supervise, child, False, task_status=trio.TASK_STATUS_IGNORED
-        )
-        self._nursery.start_soon(supervise, name=spec.id)
+        child = self._children[spec.id] = _Child(spec)
+        return self._nursery, child
 
     async def terminate_child(self, child_id: str) -> None:
         """Stop a child (cancel it, wait for it to exit) and forget it; no restart."""

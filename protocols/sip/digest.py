@@ -191,9 +191,9 @@ class DigestClient:
             return ChallengeVerdict(ChallengeOutcome.UNSUPPORTED, reason)
         sent = _sent_credentials(request)
         for realm, challenge in chosen.items():
-            known = self._nonces.get(realm)
             if realm in sent and not challenge.stale:
                 sent_nonce, sent_count = sent[realm]
+                known = self._nonces.get(realm)
                 if known is not None and known.adopted and known.challenge.nonce == sent_nonce:
                     continue  # someone else's nonce: the server owes us a first challenge
                 # A re-used nonce (count > 1) that the server no longer accepts
