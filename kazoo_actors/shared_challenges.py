@@ -2,7 +2,7 @@
 
 Registering without credentials costs a round trip to learn a nonce (REGISTER,
 401, REGISTER again). A nonce belongs to the server, not to a user, and
-Kamailio's, like most registrars', is valid for any user until it expires, so
+Kamailio's (its auth module's) is valid for any user until it expires, so
 an account that connects to a server another account has just registered with
 can send credentials for that nonce in its first REGISTER (RFC 2617 s.3.3,
 RFC 3261 s.22.1). When the server refuses the borrowed nonce, it challenges as
