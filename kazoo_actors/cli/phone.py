@@ -24,6 +24,7 @@ import trio
 from kazoo_actors.account import Account
 from kazoo_actors.call import Call, CallError
 from kazoo_actors.call_events import CallIncoming
+from kazoo_actors.cli.account_arguments import account_params, add_account_arguments
 from kazoo_actors.engine import open_engine
 from kazoo_actors.params import RegisterParams
 from media.options import MediaOptions
@@ -52,10 +53,7 @@ class PhoneOptions:
 
 
 def add_arguments(phone: argparse.ArgumentParser) -> None:
-    phone.add_argument("--ws-url", required=True, help="ws:// or wss:// URL of the server")
-    phone.add_argument("--realm", required=True)
-    phone.add_argument("--user", required=True)
-    phone.add_argument("--password", required=True)
+    add_account_arguments(phone)
     what = phone.add_mutually_exclusive_group(required=True)
     what.add_argument("--call", metavar="URI", help="call this URI (or user) once registered")
     what.add_argument("--answer", action="store_true", help="answer the first incoming call")
@@ -76,21 +74,12 @@ def add_arguments(phone: argparse.ArgumentParser) -> None:
         metavar="ADDR",
         help="gather ICE candidates only on this address (repeatable; 127.0.0.1 for a lab)",
     )
-    phone.add_argument("--no-verify-tls", action="store_true", help="for wss:// lab servers")
     phone.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     try:
-        params = RegisterParams(
-            ws_url=args.ws_url,
-            realm=args.realm,
-            private_identity=args.user,
-            public_identity=args.user,
-            password=args.password,
-            verify_tls=not args.no_verify_tls,
-            reconnect_max_attempts=0,
-        )
+        params = account_params(args, reconnect_max_attempts=0)
         for digit in args.dtmf:
             check_digit(digit)  # a bad digit is a usage error, found before connecting
     except (TypeError, ValueError) as exc:

@@ -17,36 +17,28 @@ from typing import TextIO
 
 import trio
 
+from kazoo_actors.cli.account_arguments import account_params, add_account_arguments
 from kazoo_actors.engine import open_engine
 from kazoo_actors.events import AccountEvent
 from kazoo_actors.params import RegisterParams
 
 
 def add_arguments(register: argparse.ArgumentParser) -> None:
-    register.add_argument("--ws-url", required=True, help="ws:// or wss:// URL of the server")
-    register.add_argument("--realm", required=True)
-    register.add_argument("--user", required=True, help="user name (or sip:user@realm)")
-    register.add_argument("--password", required=True)
+    add_account_arguments(register)
     register.add_argument("--seconds", type=float, help="stay registered this long, then log out")
     register.add_argument("--expires", type=int, default=600)
     register.add_argument("--reconnect-max-attempts", type=int, default=-1)
     register.add_argument("--reconnect-delay", type=int, default=5000, help="milliseconds")
-    register.add_argument("--no-verify-tls", action="store_true", help="for wss:// lab servers")
     register.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     try:
-        params = RegisterParams(
-            ws_url=args.ws_url,
-            realm=args.realm,
-            private_identity=args.user,
-            public_identity=args.user,
-            password=args.password,
+        params = account_params(
+            args,
             expires=args.expires,
             reconnect_max_attempts=args.reconnect_max_attempts,
             reconnect_delay=args.reconnect_delay,
-            verify_tls=not args.no_verify_tls,
         )
     except (TypeError, ValueError) as exc:
         print(f"register: {exc}", file=sys.stderr)
