@@ -266,56 +266,31 @@ async def open_engine(
         name="engine",
     )
     with collector_tuned() if tune_gc else nullcontext():
-        async with _engine_tasks(
-            supervisor,
-            max_connecting=max_connecting,
-            connect_timeout=connect_timeout,
-            pong_timeout=pong_timeout,
-            rng=rng,
-            monitor_connectivity=monitor_connectivity,
-            connectivity_period=connectivity_period,
-            challenges=_shared_challenges(share_challenges),
-        ) as engine:
-            yield engine
+        async with trio.open_nursery() as nursery:
+            await nursery.start(supervisor.run)
+            monitor = None
+            if monitor_connectivity:
+                monitor = await nursery.start(ConnectivityMonitor(period=connectivity_period).run)
+            keepalive = await nursery.start(KeepaliveScheduler().run)
+            engine = Engine(
+                supervisor,
+                keepalive=keepalive,
+                max_connecting=max_connecting,
+                connect_timeout=connect_timeout,
+                pong_timeout=pong_timeout,
+                rng=rng,
+                nursery=nursery,
+                monitor=monitor,
+                challenges=_shared_challenges(share_challenges),
+            )
+            try:
+                yield engine
+            finally:
+                supervisor.shutdown()
+                nursery.cancel_scope.cancel()
 
 
 def _shared_challenges(setting: bool | SharedChallenges) -> SharedChallenges | None:
     if isinstance(setting, SharedChallenges):
         return setting
     return SharedChallenges() if setting else None
-
-
-@asynccontextmanager
-async def _engine_tasks(
-    supervisor: Supervisor,
-    *,
-    max_connecting: int,
-    connect_timeout: float,
-    pong_timeout: float,
-    rng: random.Random | None,
-    monitor_connectivity: bool,
-    connectivity_period: float,
-    challenges: SharedChallenges | None,
-) -> AsyncIterator[Engine]:
-    async with trio.open_nursery() as nursery:
-        await nursery.start(supervisor.run)
-        monitor = None
-        if monitor_connectivity:
-            monitor = await nursery.start(ConnectivityMonitor(period=connectivity_period).run)
-        keepalive = await nursery.start(KeepaliveScheduler().run)
-        engine = Engine(
-            supervisor,
-            keepalive=keepalive,
-            max_connecting=max_connecting,
-            connect_timeout=connect_timeout,
-            pong_timeout=pong_timeout,
-            rng=rng,
-            nursery=nursery,
-            monitor=monitor,
-            challenges=challenges,
-        )
-        try:
-            yield engine
-        finally:
-            supervisor.shutdown()
-            nursery.cancel_scope.cancel()
