@@ -90,6 +90,19 @@ async def two_accounts(
         nursery.cancel_scope.cancel()
 
 
+async def answered_call(
+    caller: Account, caller_events: CallRecorder, callee_events: CallRecorder, uri: str = "bob"
+) -> tuple[Call, Call]:
+    """The caller calls ``uri``, the callee accepts; returns (outgoing, incoming) once both
+    sides reported the call accepted."""
+    call = await caller.connect(uri)
+    incoming = await callee_events.next_incoming()
+    incoming.accept()
+    await caller_events.wait_for("accepted")
+    await callee_events.wait_for("accepted")
+    return call, incoming
+
+
 async def heard(call: Call, seconds: float = 0.6) -> float | None:
     await trio.sleep(seconds)
     reading = call.probe()

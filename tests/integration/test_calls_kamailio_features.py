@@ -7,7 +7,7 @@ import re
 
 import pytest
 import trio
-from test_calls_kamailio import heard, near, register, two_accounts
+from test_calls_kamailio import answered_call, heard, near, register, two_accounts
 
 from kazoo_actors.call import CallError
 from kazoo_actors.call_events import CallCancel, CallHangup, DtmfReceived, TransferStatus
@@ -22,11 +22,7 @@ pytestmark = pytest.mark.kamailio
 async def test_mute_gives_silence_and_unmute_restores_the_tone(kamailio: KamailioServer) -> None:
     async with two_accounts(kamailio) as (alice, alice_events, _bob, bob_events):
         with trio.fail_after(20):
-            await alice.connect("bob")
-            incoming = await bob_events.next_incoming()
-            incoming.accept()
-            await bob_events.wait_for("accepted")
-            await alice_events.wait_for("accepted")
+            _call, incoming = await answered_call(alice, alice_events, bob_events)
             await trio.sleep(0.6)
             reading = incoming.probe()
             assert reading is not None and near(reading.frequency, 440.0)
@@ -58,11 +54,7 @@ async def test_rfc4733_dtmf_both_ways_in_order(kamailio: KamailioServer) -> None
         alice.call_defaults.dtmf_method = "rfc4733"
         bob.call_defaults.dtmf_method = "rfc4733"
         with trio.fail_after(30):
-            call = await alice.connect("bob")
-            incoming = await bob_events.next_incoming()
-            incoming.accept()
-            await alice_events.wait_for("accepted")
-            await bob_events.wait_for("accepted")
+            call, incoming = await answered_call(alice, alice_events, bob_events)
             await trio.sleep(0.3)
             for digit in "147*":
                 call.send_dtmf(digit)
@@ -189,11 +181,7 @@ async def test_malformed_info_body_is_ignored_with_a_log_line(
 ) -> None:
     async with two_accounts(kamailio) as (alice, alice_events, _bob, bob_events):
         with trio.fail_after(20):
-            call = await alice.connect("bob")
-            incoming = await bob_events.next_incoming()
-            incoming.accept()
-            await bob_events.wait_for("accepted")
-            await alice_events.wait_for("accepted")
+            call, incoming = await answered_call(alice, alice_events, bob_events)
         # An INFO inside the call's dialog, as if from Alice, with a body that is not dtmf-relay.
         bob_actor = incoming._task  # the test needs the dialog's tags
         dialog = bob_actor.session.dialog  # type: ignore[attr-defined]
@@ -225,11 +213,7 @@ def _into_dialog(raw: bytes, call_id: str, from_tag: str) -> bytes:
 async def test_hold_by_reinvite_through_the_proxy(kamailio: KamailioServer) -> None:
     async with two_accounts(kamailio) as (alice, alice_events, _bob, bob_events):
         with trio.fail_after(20):
-            call = await alice.connect("bob")
-            incoming = await bob_events.next_incoming()
-            incoming.accept()
-            await bob_events.wait_for("accepted")
-            await alice_events.wait_for("accepted")
+            call, incoming = await answered_call(alice, alice_events, bob_events)
         dialog = incoming._task.session.dialog  # type: ignore[attr-defined]
         offer = (
             "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -277,11 +261,7 @@ async def test_unanswered_incoming_call_times_out_cleanly(kamailio: KamailioServ
 async def test_logout_hangs_up_live_calls(kamailio: KamailioServer) -> None:
     async with two_accounts(kamailio) as (alice, alice_events, _bob, bob_events):
         with trio.fail_after(20):
-            await alice.connect("bob")
-            incoming = await bob_events.next_incoming()
-            incoming.accept()
-            await alice_events.wait_for("accepted")
-            await bob_events.wait_for("accepted")
+            await answered_call(alice, alice_events, bob_events)
             await alice.logout()
             theirs = await bob_events.wait_for("hangup")
             assert isinstance(theirs, CallHangup) and theirs.source == "remote"
@@ -308,11 +288,7 @@ async def test_signalling_only_calls_need_no_media_stack(kamailio: KamailioServe
 async def test_server_crash_ends_calls_on_both_sides(kamailio: KamailioServer) -> None:
     async with two_accounts(kamailio) as (alice, alice_events, _bob, bob_events):
         with trio.fail_after(30):
-            call = await alice.connect("bob")
-            incoming = await bob_events.next_incoming()
-            incoming.accept()
-            await alice_events.wait_for("accepted")
-            await bob_events.wait_for("accepted")
+            call, incoming = await answered_call(alice, alice_events, bob_events)
             kamailio.kill()
             for events in (alice_events, bob_events):
                 end = await events.wait_for("hangup", timeout=25)
