@@ -24,8 +24,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
-from bench_server import bench_settings, kamailio_cpu  # noqa: E402
-from kazoo_peer import PeerConfig, PeerUnavailable, run_register  # noqa: E402
+from bench_server import bench_settings, kamailio_cpu, run_jssip_register  # noqa: E402
 
 from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
 
@@ -50,21 +49,6 @@ def run_engine(server: KamailioServer, args: argparse.Namespace) -> dict[str, An
         if report.get("event") == "result":
             return dict(report)
     raise SystemExit(f"engine peer printed no result:\n{done.stdout[-2000:]}")
-
-
-def run_jssip(server: KamailioServer, args: argparse.Namespace) -> dict[str, Any] | None:
-    config = PeerConfig(
-        ws_url=server.ws_url,
-        realm=server.realm,
-        password=server.password,
-        count=args.accounts,
-        concurrency=args.concurrency,
-    )
-    try:
-        return dict(run_register(config, hold_s=args.hold).raw)
-    except PeerUnavailable as exc:
-        print(f"JsSIP peer unavailable: {exc}", file=sys.stderr)
-        return None
 
 
 ROWS = (
@@ -118,7 +102,13 @@ def main() -> None:
         cpu0 = kamailio_cpu(server)
         engine = run_engine(server, args)
         cpu1 = kamailio_cpu(server)
-        jssip = None if args.skip_jssip else run_jssip(server, args)
+        jssip = (
+            None
+            if args.skip_jssip
+            else run_jssip_register(
+                server, accounts=args.accounts, concurrency=args.concurrency, hold_s=args.hold
+            )
+        )
         cpu2 = kamailio_cpu(server)
     print(
         f"\n{args.accounts} accounts each, {args.concurrency} attempts in flight, "

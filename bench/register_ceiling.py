@@ -33,8 +33,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
-from bench_server import bench_settings, kamailio_cpu  # noqa: E402
-from kazoo_peer import PeerConfig, PeerUnavailable, run_register  # noqa: E402
+from bench_server import bench_settings, kamailio_cpu, run_jssip_register  # noqa: E402
 
 from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
 
@@ -83,21 +82,13 @@ def run_peer(
 
 
 def run_jssip(server: KamailioServer, args: argparse.Namespace) -> dict[str, Any] | None:
-    config = PeerConfig(
-        ws_url=server.ws_url,
-        realm=server.realm,
-        password=server.password,
-        count=args.accounts,
-        concurrency=args.concurrency,
-    )
     before = kamailio_cpu(server)
-    try:
-        report = dict(run_register(config, hold_s=0).raw)
-    except PeerUnavailable as exc:
-        print(f"JsSIP peer unavailable: {exc}", file=sys.stderr)
-        return None
-    # JsSIP's report arrives after it unregistered: its Kamailio CPU covers both phases.
-    report["kamailio_cpu_s"] = kamailio_cpu(server) - before
+    report = run_jssip_register(
+        server, accounts=args.accounts, concurrency=args.concurrency, hold_s=0
+    )
+    if report is not None:
+        # JsSIP's report arrives after it unregistered: its Kamailio CPU covers both phases.
+        report["kamailio_cpu_s"] = kamailio_cpu(server) - before
     return report
 
 
