@@ -18,6 +18,7 @@ from typing import cast
 from sipmessage import URI, Parameters, Request, Response, Via
 
 from .actions import CancelTimer, Send, StartTimer
+from .address_of_record import parse_aor
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
 from .identifiers import new_branch, new_call_id, new_tag, random_token
@@ -102,9 +103,7 @@ class Registration:
         reg_id: int = 1,
         rng: random.Random | None = None,
     ) -> None:
-        uri = URI.parse(aor)  # ValueError for a bad AOR: a configuration error
-        if not uri.user or not uri.host:
-            raise ValueError(f"address of record {aor!r} needs a user and a host")
+        uri = parse_aor(aor)
         if expires <= 0:
             raise ValueError("expires must be positive")
         self._rng = rng or _SYSTEM_RANDOM

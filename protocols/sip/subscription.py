@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from sipmessage import URI, Parameters, Request, Response, Via
 
 from .actions import CancelTimer, Send, StartTimer
+from .address_of_record import parse_aor
 from .dialog import Dialog, DialogState, id_for_request
 from .digest import ChallengeOutcome, DigestClient
 from .errors import LocalProtocolError, ParseError
@@ -130,9 +131,7 @@ class Subscription:
         user_agent: str = "kazoo-actors",
         rng: random.Random | None = None,
     ) -> None:
-        uri = URI.parse(aor)  # ValueError for a bad AOR: a configuration error
-        if not uri.user or not uri.host:
-            raise ValueError(f"address of record {aor!r} needs a user and a host")
+        parse_aor(aor)  # a bad AOR is a configuration error: refused here, not on the wire
         if expires <= 0:
             raise ValueError("expires must be positive")
         self._rng = rng or _SYSTEM_RANDOM
