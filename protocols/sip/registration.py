@@ -71,22 +71,27 @@ class Registration:
         "_call_id",
         "_challenges",
         "_contact_host",
+        "_contact_prefix",
         "_contact_user",
         "_cseq",
         "_digest",
         "_expires",
         "_expires_at",
         "_from_tag",
+        "_from_value",
         "_in_flight",
         "_in_flight_expires",
         "_instance",
         "_interval_retries",
         "_reg_id",
         "_registrar",
+        "_registrar_uri",
         "_rng",
         "_sent_at",
         "_state",
+        "_to_value",
         "_user_agent",
+        "_via_prefix",
         "_via_transport",
     )
 
@@ -109,15 +114,23 @@ class Registration:
         self._rng = rng or _SYSTEM_RANDOM
         self._aor = aor
         self._registrar = registrar or f"{uri.scheme}:{uri.host}"
-        _registrar_uri(self._registrar)
+        self._registrar_uri = _registrar_uri(self._registrar)
         self._contact_user = uri.user
-        self._contact_host = f"{random_token(12, self._rng)}.invalid"
+        contact_host = self._draw_contact_host()
         self._instance = instance_id or _uuid_urn(self._rng)
         self._reg_id = reg_id
         self._via_transport = "WSS" if secure else "WS"
         self._user_agent = user_agent
         self._call_id = new_call_id(self._rng)
         self._from_tag = new_tag(self._rng)
+        # Header text that stays the same for every REGISTER of this account,
+        # rendered once rather than per request.
+        self._from_value = f"<{aor}>;tag={self._from_tag}"
+        self._to_value = f"<{aor}>"
+        self._contact_host = ""
+        self._contact_prefix = ""
+        self._via_prefix = ""
+        self._use_contact_host(contact_host)
         self._cseq = 0
         self._expires = expires
         self._digest = DigestClient(credentials, self._rng)
@@ -172,11 +185,10 @@ class Registration:
         """Start (or refresh now) the binding."""
         was_registered = self._state is _S.REGISTERED
         self._state = next_state(self._state, _I.REGISTER)
-        outputs: list[RegistrationOutput] = (
-            [CancelTimer(name=REFRESH_TIMER)] if was_registered else []
-        )
-        outputs.append(self._start_attempt(self._expires, now))
-        return outputs
+        send = self._start_attempt(self._expires, now)
+        if was_registered:
+            return [CancelTimer(name=REFRESH_TIMER), send]
+        return [send]
 
     def unregister(self, now: float) -> list[RegistrationOutput]:
         """Remove the binding (Expires: 0); waits for a REGISTER already in flight."""
@@ -185,11 +197,10 @@ class Registration:
         self._expires_at = None
         if previous is _S.REGISTERING:
             return []
-        outputs: list[RegistrationOutput] = []
+        send = self._start_attempt(0, now)
         if previous is _S.REGISTERED:
-            outputs.append(CancelTimer(name=REFRESH_TIMER))
-        outputs.append(self._start_attempt(0, now))
-        return outputs
+            return [CancelTimer(name=REFRESH_TIMER), send]
+        return [send]
 
     def timer_fired(self, name: str, now: float) -> list[RegistrationOutput]:
         if name != REFRESH_TIMER or self._state is not _S.REGISTERED:
@@ -232,7 +243,7 @@ class Registration:
         self._adoption_suspect = False
         self._digest.take_learned()  # learned on the old connection: maybe long ago
         if new_contact:
-            self._contact_host = f"{random_token(12, self._rng)}.invalid"
+            self._use_contact_host(self._draw_contact_host())
         return [CancelTimer(name=REFRESH_TIMER)] if was_registered else []
 
     def request_failed(
@@ -286,6 +297,19 @@ class Registration:
             and response.headers.get("Call-ID") == self._call_id
         )
 
+    def _draw_contact_host(self) -> str:
+        return f"{random_token(12, self._rng)}.invalid"
+
+    def _use_contact_host(self, host: str) -> None:
+        """The ``.invalid`` host of our Contact and Via, and the header text built on it."""
+        self._contact_host = host
+        self._contact_prefix = (
+            f'<{self.contact}>;+sip.instance="<{self._instance}>";reg-id={self._reg_id};expires='
+        )
+        # What str(Via) renders: the host and the branch are letters, digits and
+        # dots, which sipmessage's parameter quoting leaves as they are.
+        self._via_prefix = f"SIP/2.0/{self._via_transport} {host};branch="
+
     def _start_attempt(self, expires: int, now: float) -> Send:
         self._challenges = 0
         self._interval_retries = 0
@@ -293,28 +317,25 @@ class Registration:
 
     def _send(self, expires: int, now: float) -> Send:
         self._cseq += 1
+        branch = new_branch(self._rng)
         request = start_request(
             "REGISTER",
-            _registrar_uri(self._registrar),
+            self._registrar_uri,
             via=Via(
                 transport=self._via_transport,
                 host=self._contact_host,
-                parameters=Parameters(branch=new_branch(self._rng)),
+                parameters=Parameters(branch=branch),
             ),
-            from_=f"<{self._aor}>;tag={self._from_tag}",
-            to=f"<{self._aor}>",
+            via_text=self._via_prefix + branch,
+            from_=self._from_value,
+            to=self._to_value,
             call_id=self._call_id,
             cseq=self._cseq,
         )
         headers = cast(ParsedHeaders, request.headers)
-        headers.load(
-            "Contact",
-            [
-                f'<{self.contact}>;+sip.instance="<{self._instance}>";'
-                f"reg-id={self._reg_id};expires={expires}"
-            ],
-        )
-        headers.load("Expires", [str(expires)])
+        seconds = str(expires)
+        headers.load("Contact", [self._contact_prefix + seconds])
+        headers.load("Expires", [seconds])
         headers.load("Supported", ["path, outbound"])
         headers.load("User-Agent", [self._user_agent])
         self._digest.authorize(request)

@@ -24,6 +24,7 @@ def start_request(
     uri: URI,
     *,
     via: Via,
+    via_text: str | None = None,
     from_: str,
     to: str,
     call_id: str,
@@ -31,10 +32,14 @@ def start_request(
     routes: Sequence[str] = (),
     body: bytes = b"",
 ) -> SipRequest:
-    """A new request with its mandatory headers; the caller adds the rest."""
+    """A new request with its mandatory headers; the caller adds the rest.
+
+    ``via_text`` is ``str(via)`` when the caller has it already: rendering a
+    Via's parameters through sipmessage costs more than the rest of the block.
+    """
     request = SipRequest(method, uri, body=body)
     headers = cast(ParsedHeaders, request.headers)
-    headers.load("Via", [str(via)], [via])
+    headers.load("Via", [str(via) if via_text is None else via_text], [via])
     for route in routes:
         headers.add("Route", route)
     headers.load("Max-Forwards", [MAX_FORWARDS])
