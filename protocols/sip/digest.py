@@ -21,14 +21,15 @@ import enum
 import random
 from dataclasses import dataclass, field
 
-from sipmessage import Request, Response
+from sipmessage import URI, Request, Response
 
-from .digest_hash import HASHES, PREFERENCE, DigestInput, digest_response
+from .digest_hash import HASHES, PREFERENCE, response_from_ha1, user_ha1
 from .digest_header import (
     DigestChallenge,
     digest_challenge,
     format_digest_credentials,
     parse_challenges,
+    quote_auth_value,
 )
 from .errors import ParseError
 
@@ -119,13 +120,20 @@ def _sent_credentials(request: Request) -> dict[str, tuple[str, int]]:
 class DigestClient:
     """Answers Digest challenges for one set of credentials."""
 
-    __slots__ = ("_credentials", "_learned", "_nonces", "_rng")
+    __slots__ = ("_credentials", "_ha1", "_learned", "_nonces", "_rng", "_uri", "_uri_text")
 
     def __init__(self, credentials: DigestCredentials, rng: random.Random | None = None) -> None:
         self._credentials = credentials
         self._rng = rng or _SYSTEM_RANDOM
         self._nonces: dict[str, _NonceState] = {}
         self._learned: DigestChallenge | None = None
+        # H(user:realm:password) for the last (algorithm, realm): it never changes
+        # for these credentials, while every request needs it.
+        self._ha1: tuple[str, str, str] | None = None
+        # A usage sends to one Request-URI (a registrar's, shared and immutable):
+        # its text is rendered once, not for every request.
+        self._uri: URI | None = None
+        self._uri_text = ""
 
     def __repr__(self) -> str:
         return (
@@ -261,29 +269,42 @@ class DigestClient:
 
     def _credentials_value(self, request: Request, state: _NonceState) -> str:
         challenge = state.challenge
+        algorithm = challenge.algorithm
+        username = self._credentials.username
         qop = "auth" if challenge.qop else None
-        needs_cnonce = qop is not None or challenge.algorithm.endswith("-sess")
+        needs_cnonce = qop is not None or algorithm.endswith("-sess")
         cnonce = f"{self._rng.getrandbits(64):016x}" if needs_cnonce else ""
         nc = f"{state.count:08x}"
-        uri = str(request.uri)
-        inputs = DigestInput(
-            algorithm=challenge.algorithm,
-            username=self._credentials.username,
-            realm=challenge.realm,
-            nonce=challenge.nonce,
-            method=request.method,
-            uri=uri,
-            qop=qop,
-            nc=nc,
-            cnonce=cnonce,
+        if request.uri is not self._uri:
+            self._uri = request.uri
+            self._uri_text = str(request.uri)
+        uri = self._uri_text
+        response = response_from_ha1(
+            algorithm,
+            self._user_ha1(algorithm, challenge.realm),
+            challenge.nonce,
+            request.method,
+            uri,
+            qop,
+            nc,
+            cnonce,
         )
+        if qop is not None and challenge.opaque is None:
+            # The shape registrars ask for, in format_digest_credentials' order.
+            return (
+                f"Digest username={quote_auth_value(username)}, "
+                f"realm={quote_auth_value(challenge.realm)}, "
+                f"nonce={quote_auth_value(challenge.nonce)}, uri={quote_auth_value(uri)}, "
+                f'response="{response}", algorithm={algorithm}, cnonce="{cnonce}", '
+                f"qop={qop}, nc={nc}"
+            )
         params: list[tuple[str, str, bool]] = [
-            ("username", self._credentials.username, True),
+            ("username", username, True),
             ("realm", challenge.realm, True),
             ("nonce", challenge.nonce, True),
             ("uri", uri, True),
-            ("response", digest_response(inputs, self._credentials.password), True),
-            ("algorithm", challenge.algorithm, False),
+            ("response", response, True),
+            ("algorithm", algorithm, False),
         ]
         if cnonce:
             params.append(("cnonce", cnonce, True))
@@ -292,3 +313,12 @@ class DigestClient:
         if qop is not None:
             params += [("qop", qop, False), ("nc", nc, False)]
         return format_digest_credentials(params)
+
+    def _user_ha1(self, algorithm: str, realm: str) -> str:
+        cached = self._ha1
+        if cached is not None and cached[0] == algorithm and cached[1] == realm:
+            return cached[2]
+        credentials = self._credentials
+        ha1 = user_ha1(algorithm, credentials.username, realm, credentials.password)
+        self._ha1 = (algorithm, realm, ha1)
+        return ha1

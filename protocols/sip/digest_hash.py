@@ -24,10 +24,11 @@ PREFERENCE = ("SHA-256", "SHA-256-sess", "MD5", "MD5-sess")
 
 # The constructors themselves: hashlib.new() looks the name up on every call.
 _CONSTRUCTORS = {"md5": hashlib.md5, "sha256": hashlib.sha256}
+_BY_ALGORITHM = {algorithm: _CONSTRUCTORS[name] for algorithm, name in HASHES.items()}
 
 
 def _hex(algorithm: str, text: str) -> str:
-    return _CONSTRUCTORS[HASHES[algorithm]](text.encode("utf-8")).hexdigest()
+    return _BY_ALGORITHM[algorithm](text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +51,38 @@ def digest_response(inputs: DigestInput, password: str) -> str:
     algorithm = inputs.algorithm
     if algorithm not in HASHES:
         raise ValueError(f"unsupported digest algorithm {algorithm!r}")
-    ha1 = _hex(algorithm, f"{inputs.username}:{inputs.realm}:{password}")
-    if algorithm.endswith("-sess"):
-        ha1 = _hex(algorithm, f"{ha1}:{inputs.nonce}:{inputs.cnonce}")
-    ha2 = _hex(algorithm, f"{inputs.method}:{inputs.uri}")
-    if inputs.qop is None:
-        return _hex(algorithm, f"{ha1}:{inputs.nonce}:{ha2}")
-    return _hex(
+    return response_from_ha1(
         algorithm,
-        f"{ha1}:{inputs.nonce}:{inputs.nc}:{inputs.cnonce}:{inputs.qop}:{ha2}",
+        user_ha1(algorithm, inputs.username, inputs.realm, password),
+        inputs.nonce,
+        inputs.method,
+        inputs.uri,
+        inputs.qop,
+        inputs.nc,
+        inputs.cnonce,
     )
+
+
+def user_ha1(algorithm: str, username: str, realm: str, password: str) -> str:
+    """H(username:realm:password): the part of H(A1) that depends on the account
+    only (RFC 2617 s.3.2.2.2), so a client may compute it once per realm."""
+    return _hex(algorithm, f"{username}:{realm}:{password}")
+
+
+def response_from_ha1(
+    algorithm: str,
+    ha1: str,
+    nonce: str,
+    method: str,
+    uri: str,
+    qop: str | None,
+    nc: str,
+    cnonce: str,
+) -> str:
+    """``digest_response`` from ``user_ha1``'s value (``algorithm`` one of HASHES)."""
+    if algorithm.endswith("-sess"):
+        ha1 = _hex(algorithm, f"{ha1}:{nonce}:{cnonce}")
+    ha2 = _hex(algorithm, f"{method}:{uri}")
+    if qop is None:
+        return _hex(algorithm, f"{ha1}:{nonce}:{ha2}")
+    return _hex(algorithm, f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")

@@ -158,7 +158,8 @@ def digest_challenge(challenge: Challenge, *, proxy: bool) -> DigestChallenge | 
     )
 
 
-def _quote(value: str) -> str:
+def quote_auth_value(value: str) -> str:
+    """``value`` as an RFC 7235 quoted-string."""
     if '"' in value or "\\" in value:
         value = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{value}"'
@@ -167,5 +168,5 @@ def _quote(value: str) -> str:
 def format_digest_credentials(params: Iterable[tuple[str, str, bool]]) -> str:
     """``Digest a="x", b=y`` from (name, value, quoted) triples, in order."""
     return "Digest " + ", ".join(
-        f"{name}={_quote(value) if quoted else value}" for name, value, quoted in params
+        f"{name}={quote_auth_value(value) if quoted else value}" for name, value, quoted in params
     )
