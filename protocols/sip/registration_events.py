@@ -49,6 +49,10 @@ RegistrationEvent = Registered | RegistrationFailed | Unregistered
 
 
 class RegistrationState(enum.Enum):
+    # Keys of the transition table, looked up on every step: Enum's own __hash__
+    # is a Python-level function, while members compare by identity anyway.
+    __hash__ = object.__hash__
+
     IDLE = "idle"
     REGISTERING = "registering"
     REGISTERED = "registered"
@@ -57,6 +61,8 @@ class RegistrationState(enum.Enum):
 
 
 class RegistrationInput(enum.Enum):
+    __hash__ = object.__hash__  # as RegistrationState's
+
     REGISTER = "register"
     UNREGISTER = "unregister"
     REFRESH_TIMER = "refresh timer"

@@ -33,6 +33,10 @@ from .transaction_timers import DEFAULT_TIMERS, RETRANSMIT_TIMERS, TimerSettings
 
 
 class State(enum.Enum):
+    # Keys of the transition table, looked up on every step: Enum's own __hash__
+    # is a Python-level function, while members compare by identity anyway.
+    __hash__ = object.__hash__
+
     IDLE = "Idle"
     CALLING = "Calling"
     TRYING = "Trying"
