@@ -29,7 +29,7 @@ from sipmessage import Request, Response
 from .actions import CancelTimer, StartTimer
 from .errors import LocalProtocolError, ParseError
 from .transaction_events import Output, Terminated
-from .transaction_timers import DEFAULT_TIMERS, RETRANSMIT_TIMERS, TimerSettings
+from .transaction_timers import ALL_TIMERS, DEFAULT_TIMERS, RETRANSMIT_TIMERS, TimerSettings
 
 
 class State(enum.Enum):
@@ -114,6 +114,28 @@ def response_event(code: int) -> str:
     raise ParseError(f"response status {code} out of range")
 
 
+# Actions and events are immutable: the few that every transaction emits are
+# built once (a frozen dataclass costs a microsecond to construct).
+_TERMINATED = Terminated()
+_CANCEL_TIMER = {name: CancelTimer(name=name) for name in ALL_TIMERS}
+_START_TIMER: dict[tuple[str, float], StartTimer] = {}
+_MAX_START_TIMERS = 256  # distinct (name, seconds) pairs kept; TimerSettings may vary
+
+
+def _start_timer(name: str, seconds: float) -> StartTimer:
+    key = (name, seconds)
+    found = _START_TIMER.get(key)
+    if found is None:
+        found = StartTimer(name=name, seconds=seconds)
+        if len(_START_TIMER) < _MAX_START_TIMERS:
+            _START_TIMER[key] = found
+    return found
+
+
+def _cancel_timer(name: str) -> CancelTimer:
+    return _CANCEL_TIMER.get(name) or CancelTimer(name=name)
+
+
 def absorb(table: dict[tuple[State, str], Transition], state: State, *events: str) -> None:
     for event in events:
         table[(state, event)] = (state, ())
@@ -190,9 +212,10 @@ class TransactionMachine:
                 self._apply(effect, out)
         self._current = None
         if next_state is State.TERMINATED and self.state is not State.TERMINATED:
-            out.extend(CancelTimer(name=name) for name in sorted(self._running))
-            self._running.clear()
-            out.append(Terminated())
+            if self._running:
+                out.extend([_cancel_timer(name) for name in sorted(self._running)])
+                self._running.clear()
+            out.append(_TERMINATED)
         self.state = next_state
         return out
 
@@ -204,7 +227,7 @@ class TransactionMachine:
         if effect.verb is TimerVerb.STOP:
             if name in self._running:
                 self._running.discard(name)
-                out.append(CancelTimer(name=name))
+                out.append(_cancel_timer(name))
             return
         if effect.verb is TimerVerb.START:
             seconds = self.timers.initial(name, self.reliable)
@@ -225,4 +248,4 @@ class TransactionMachine:
             self._budget_used[name] = used
         self._intervals[name] = seconds
         self._running.add(name)
-        out.append(StartTimer(name=name, seconds=seconds))
+        out.append(_start_timer(name, seconds))

@@ -51,6 +51,22 @@ TIMER_L = "L"
 TIMER_M = "M"
 TIMER_TRYING = "Trying"
 
+ALL_TIMERS = (
+    TIMER_A,
+    TIMER_B,
+    TIMER_C,
+    TIMER_D,
+    TIMER_E,
+    TIMER_F,
+    TIMER_G,
+    TIMER_H,
+    TIMER_I,
+    TIMER_J,
+    TIMER_K,
+    TIMER_L,
+    TIMER_M,
+    TIMER_TRYING,
+)
 RETRANSMIT_TIMERS = frozenset({TIMER_A, TIMER_E, TIMER_G})
 _ZERO_WHEN_RELIABLE = frozenset({TIMER_D, TIMER_I, TIMER_J, TIMER_K})
 
