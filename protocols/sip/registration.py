@@ -51,9 +51,10 @@ _S = RegistrationState
 
 
 @functools.lru_cache(maxsize=64)
-def _registrar_uri(text: str) -> URI:
-    """Parsed once per registrar: thousands of accounts usually share a few."""
-    return URI.parse(text)
+def _registrar_uri(text: str) -> tuple[URI, str]:
+    """Parsed and rendered once per registrar: thousands of accounts usually share a few."""
+    uri = URI.parse(text)
+    return uri, str(uri)
 
 
 def _uuid_urn(rng: random.Random) -> str:
@@ -85,6 +86,7 @@ class Registration:
         "_interval_retries",
         "_reg_id",
         "_registrar",
+        "_registrar_text",
         "_registrar_uri",
         "_rng",
         "_sent_at",
@@ -114,7 +116,7 @@ class Registration:
         self._rng = rng or _SYSTEM_RANDOM
         self._aor = aor
         self._registrar = registrar or f"{uri.scheme}:{uri.host}"
-        self._registrar_uri = _registrar_uri(self._registrar)
+        self._registrar_uri, self._registrar_text = _registrar_uri(self._registrar)
         self._contact_user = uri.user
         contact_host = self._draw_contact_host()
         self._instance = instance_id or _uuid_urn(self._rng)
@@ -321,6 +323,7 @@ class Registration:
         request = start_request(
             "REGISTER",
             self._registrar_uri,
+            uri_text=self._registrar_text,
             via=Via(
                 transport=self._via_transport,
                 host=self._contact_host,

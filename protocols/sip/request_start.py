@@ -13,7 +13,7 @@ from typing import cast
 
 from sipmessage import URI, CSeq, Via
 
-from .message import SipRequest
+from .outgoing_request import OutgoingRequest
 from .parsed_headers import ParsedHeaders
 
 MAX_FORWARDS = "70"
@@ -25,19 +25,21 @@ def start_request(
     *,
     via: Via,
     via_text: str | None = None,
+    uri_text: str | None = None,
     from_: str,
     to: str,
     call_id: str,
     cseq: int,
     routes: Sequence[str] = (),
     body: bytes = b"",
-) -> SipRequest:
+) -> OutgoingRequest:
     """A new request with its mandatory headers; the caller adds the rest.
 
-    ``via_text`` is ``str(via)`` when the caller has it already: rendering a
-    Via's parameters through sipmessage costs more than the rest of the block.
+    ``via_text`` is ``str(via)`` and ``uri_text`` is ``str(uri)`` when the caller
+    has them already: rendering a Via's or a URI's parameters through sipmessage
+    costs more than the rest of the block.
     """
-    request = SipRequest(method, uri, body=body)
+    request = OutgoingRequest(method, uri, body=body, uri_text=uri_text)
     headers = cast(ParsedHeaders, request.headers)
     headers.load("Via", [str(via) if via_text is None else via_text], [via])
     for route in routes:
