@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from sipmessage import URI, Request, Response
 
-from .digest_hash import HASHES, PREFERENCE, response_from_ha1, user_ha1
+from .digest_hash import HASHES, PREFERENCE, request_ha2, response_from_ha1, user_ha1
 from .digest_header import (
     DigestChallenge,
     digest_challenge,
@@ -120,7 +120,16 @@ def _sent_credentials(request: Request) -> dict[str, tuple[str, int]]:
 class DigestClient:
     """Answers Digest challenges for one set of credentials."""
 
-    __slots__ = ("_credentials", "_ha1", "_learned", "_nonces", "_rng", "_uri", "_uri_text")
+    __slots__ = (
+        "_credentials",
+        "_ha1",
+        "_ha2",
+        "_learned",
+        "_nonces",
+        "_rng",
+        "_uri",
+        "_uri_text",
+    )
 
     def __init__(self, credentials: DigestCredentials, rng: random.Random | None = None) -> None:
         self._credentials = credentials
@@ -134,6 +143,8 @@ class DigestClient:
         # its text is rendered once, not for every request.
         self._uri: URI | None = None
         self._uri_text = ""
+        # H(method:uri) for the last (algorithm, method, uri text).
+        self._ha2: tuple[str, str, str, str] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -261,13 +272,21 @@ class DigestClient:
         """
         for header in _CREDENTIAL_HEADERS:
             request.headers.remove(header)
+        for header, value in self.credentials(request.method, request.uri):
+            request.headers.add(header, value)
+
+    def credentials(self, method: str, uri: URI) -> list[tuple[str, str]]:
+        """The (header, value) pairs ``authorize`` would put on a ``method`` request
+        to ``uri``, for a caller that builds a new request: the same counting."""
+        found: list[tuple[str, str]] = []
         for state in self._nonces.values():
             state.count += 1
-            request.headers.add(
-                state.challenge.credentials_header, self._credentials_value(request, state)
+            found.append(
+                (state.challenge.credentials_header, self._credentials_value(method, uri, state))
             )
+        return found
 
-    def _credentials_value(self, request: Request, state: _NonceState) -> str:
+    def _credentials_value(self, method: str, request_uri: URI, state: _NonceState) -> str:
         challenge = state.challenge
         algorithm = challenge.algorithm
         username = self._credentials.username
@@ -275,16 +294,15 @@ class DigestClient:
         needs_cnonce = qop is not None or algorithm.endswith("-sess")
         cnonce = f"{self._rng.getrandbits(64):016x}" if needs_cnonce else ""
         nc = f"{state.count:08x}"
-        if request.uri is not self._uri:
-            self._uri = request.uri
-            self._uri_text = str(request.uri)
+        if request_uri is not self._uri:
+            self._uri = request_uri
+            self._uri_text = str(request_uri)
         uri = self._uri_text
         response = response_from_ha1(
             algorithm,
             self._user_ha1(algorithm, challenge.realm),
             challenge.nonce,
-            request.method,
-            uri,
+            self._request_ha2(algorithm, method, uri),
             qop,
             nc,
             cnonce,
@@ -313,6 +331,19 @@ class DigestClient:
         if qop is not None:
             params += [("qop", qop, False), ("nc", nc, False)]
         return format_digest_credentials(params)
+
+    def _request_ha2(self, algorithm: str, method: str, uri: str) -> str:
+        cached = self._ha2
+        if (
+            cached is not None
+            and cached[0] == algorithm
+            and cached[1] == method
+            and cached[2] == uri
+        ):
+            return cached[3]
+        ha2 = request_ha2(algorithm, method, uri)
+        self._ha2 = (algorithm, method, uri, ha2)
+        return ha2
 
     def _user_ha1(self, algorithm: str, realm: str) -> str:
         cached = self._ha1

@@ -55,8 +55,7 @@ def digest_response(inputs: DigestInput, password: str) -> str:
         algorithm,
         user_ha1(algorithm, inputs.username, inputs.realm, password),
         inputs.nonce,
-        inputs.method,
-        inputs.uri,
+        request_ha2(algorithm, inputs.method, inputs.uri),
         inputs.qop,
         inputs.nc,
         inputs.cnonce,
@@ -69,20 +68,23 @@ def user_ha1(algorithm: str, username: str, realm: str, password: str) -> str:
     return _hex(algorithm, f"{username}:{realm}:{password}")
 
 
+def request_ha2(algorithm: str, method: str, uri: str) -> str:
+    """H(A2) for qop=auth or none: the same for every request with this method and URI."""
+    return _hex(algorithm, f"{method}:{uri}")
+
+
 def response_from_ha1(
     algorithm: str,
     ha1: str,
     nonce: str,
-    method: str,
-    uri: str,
+    ha2: str,
     qop: str | None,
     nc: str,
     cnonce: str,
 ) -> str:
-    """``digest_response`` from ``user_ha1``'s value (``algorithm`` one of HASHES)."""
+    """``digest_response`` from ``user_ha1``'s and ``request_ha2``'s values."""
     if algorithm.endswith("-sess"):
         ha1 = _hex(algorithm, f"{ha1}:{nonce}:{cnonce}")
-    ha2 = _hex(algorithm, f"{method}:{uri}")
     if qop is None:
         return _hex(algorithm, f"{ha1}:{nonce}:{ha2}")
     return _hex(algorithm, f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")

@@ -341,7 +341,8 @@ class Registration:
         headers.load("Expires", [seconds])
         headers.load("Supported", ["path, outbound"])
         headers.load("User-Agent", [self._user_agent])
-        self._digest.authorize(request)
+        for name, value in self._digest.credentials("REGISTER", self._registrar_uri):
+            headers.add(name, value)
         headers.load("Content-Length", ["0"])
         self._in_flight = request
         self._in_flight_expires = expires

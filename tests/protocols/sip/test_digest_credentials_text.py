@@ -70,7 +70,7 @@ def _general(
     ),
     qop=st.booleans(),
     opaque=st.none() | TEXT,
-    requests=st.integers(1, 3),
+    methods=st.lists(st.sampled_from(["REGISTER", "INVITE", "SUBSCRIBE"]), min_size=1, max_size=4),
     seed=st.integers(0, 2**32),
 )
 def test_credentials_equal_the_general_computation(
@@ -80,13 +80,14 @@ def test_credentials_equal_the_general_computation(
     nonces: list[tuple[str, str]],
     qop: bool,
     opaque: str | None,
-    requests: int,
+    methods: list[str],
     seed: int,
 ) -> None:
     credentials = DigestCredentials(username, password)
     client = DigestClient(credentials, random.Random(seed))
     twin = random.Random(seed)
-    request = make_request()  # one Request-URI object: its rendering is cached
+    # One request (and Request-URI object) per method: their H(A2) and URI text are cached.
+    requests = {method: make_request(method) for method in methods}
     # A new nonce each time: the cached H(A1) carries over, unless the algorithm changed.
     for nonce, algorithm in nonces:
         challenge = DigestChallenge(
@@ -99,7 +100,8 @@ def test_credentials_equal_the_general_computation(
             proxy=False,
         )
         client.adopt(challenge)
-        for count in range(1, requests + 1):
+        for count, method in enumerate(methods, start=1):
+            request = requests[method]
             client.authorize(request)
             expected = _general(
                 credentials, challenge, request.method, str(request.uri), count, twin
@@ -119,3 +121,20 @@ def test_a_new_request_uri_is_rendered_again() -> None:
     client.authorize(second)
     assert 'uri="sip:other.example.com"' in (second.headers.get("Authorization") or "")
     assert 'uri="sip:other.example.com"' not in (first.headers.get("Authorization") or "")
+
+
+def test_credentials_are_what_authorize_adds() -> None:
+    challenge = DigestChallenge(
+        realm="r", nonce="n", algorithm="MD5", qop=("auth",), opaque=None, stale=False, proxy=True
+    )
+    building, authorizing = (
+        DigestClient(DigestCredentials("a", "pw"), random.Random(3)) for _ in "ab"
+    )
+    building.adopt(challenge)
+    authorizing.adopt(challenge)
+    request = make_request()
+    for _ in range(2):
+        authorizing.authorize(request)
+        assert building.credentials(request.method, request.uri) == [
+            ("Proxy-Authorization", request.headers.get("Proxy-Authorization"))
+        ]
