@@ -39,6 +39,10 @@ _CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization")
 # A registrar talks to us in one realm, a proxy in front of it maybe in a second;
 # the bound keeps a hostile server from growing this state without limit.
 _MAX_REALMS = 4
+# H(A2) by (algorithm, method, Request-URI): every account of a registrar shares
+# one; the bound only matters to a process that talks to very many URIs.
+_HA2: dict[tuple[str, str, str], str] = {}
+_MAX_HA2 = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +121,23 @@ def _sent_credentials(request: Request) -> dict[str, tuple[str, int]]:
     return sent
 
 
+def _request_ha2(algorithm: str, method: str, uri: str) -> str:
+    """H(method:uri), computed once for all the clients that send to one registrar."""
+    key = (algorithm, method, uri)
+    found = _HA2.get(key)
+    if found is None:
+        if len(_HA2) >= _MAX_HA2:
+            _HA2.clear()
+        found = _HA2[key] = request_ha2(algorithm, method, uri)
+    return found
+
+
 class DigestClient:
     """Answers Digest challenges for one set of credentials."""
 
     __slots__ = (
         "_credentials",
         "_ha1",
-        "_ha2",
         "_learned",
         "_nonces",
         "_rng",
@@ -143,8 +157,6 @@ class DigestClient:
         # its text is rendered once, not for every request.
         self._uri: URI | None = None
         self._uri_text = ""
-        # H(method:uri) for the last (algorithm, method, uri text).
-        self._ha2: tuple[str, str, str, str] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -302,7 +314,7 @@ class DigestClient:
             algorithm,
             self._user_ha1(algorithm, challenge.realm),
             challenge.nonce,
-            self._request_ha2(algorithm, method, uri),
+            _request_ha2(algorithm, method, uri),
             qop,
             nc,
             cnonce,
@@ -331,19 +343,6 @@ class DigestClient:
         if qop is not None:
             params += [("qop", qop, False), ("nc", nc, False)]
         return format_digest_credentials(params)
-
-    def _request_ha2(self, algorithm: str, method: str, uri: str) -> str:
-        cached = self._ha2
-        if (
-            cached is not None
-            and cached[0] == algorithm
-            and cached[1] == method
-            and cached[2] == uri
-        ):
-            return cached[3]
-        ha2 = request_ha2(algorithm, method, uri)
-        self._ha2 = (algorithm, method, uri, ha2)
-        return ha2
 
     def _user_ha1(self, algorithm: str, realm: str) -> str:
         cached = self._ha1

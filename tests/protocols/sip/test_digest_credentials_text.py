@@ -138,3 +138,18 @@ def test_credentials_are_what_authorize_adds() -> None:
         assert building.credentials(request.method, request.uri) == [
             ("Proxy-Authorization", request.headers.get("Proxy-Authorization"))
         ]
+
+
+def test_many_request_uris_overflow_the_shared_ha2_cache_safely() -> None:
+    challenge = DigestChallenge(
+        realm="r", nonce="n", algorithm="MD5", qop=("auth",), opaque=None, stale=False, proxy=False
+    )
+    credentials = DigestCredentials("a", "pw")
+    client = DigestClient(credentials, random.Random(5))
+    twin = random.Random(5)
+    client.adopt(challenge)
+    for count in range(1, 301):
+        request = make_request(uri=f"sip:host{count}.example.com")
+        client.authorize(request)
+        expected = _general(credentials, challenge, "REGISTER", str(request.uri), count, twin)
+        assert request.headers.get("Authorization") == expected
