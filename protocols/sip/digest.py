@@ -32,8 +32,8 @@ from .digest_header import (
     quote_auth_value,
 )
 from .errors import ParseError
-from .pooled_random import SYSTEM_RANDOM
 
+_SYSTEM_RANDOM = random.SystemRandom()
 _CHALLENGE_HEADERS = (("WWW-Authenticate", False), ("Proxy-Authenticate", True))
 _CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization")
 # A registrar talks to us in one realm, a proxy in front of it maybe in a second;
@@ -147,7 +147,7 @@ class DigestClient:
 
     def __init__(self, credentials: DigestCredentials, rng: random.Random | None = None) -> None:
         self._credentials = credentials
-        self._rng = rng or SYSTEM_RANDOM
+        self._rng = rng or _SYSTEM_RANDOM
         self._nonces: dict[str, _NonceState] = {}
         self._learned: DigestChallenge | None = None
         # H(user:realm:password) for the last (algorithm, realm): it never changes

@@ -1,17 +1,15 @@
 """Fresh branch, tag and Call-ID values (RFC 3261 sections 8.1.1.4, 8.1.1.7, 19.3).
 
 Randomness is passed in as a ``random.Random`` so that machines and tests can
-be made deterministic; the default draws from the operating system (pooled,
-see ``pooled_random``).
+be made deterministic; the default draws from the operating system.
 """
 
 from __future__ import annotations
 
 import random
 
-from .pooled_random import SYSTEM_RANDOM
-
 MAGIC_COOKIE = "z9hG4bK"
+_SYSTEM_RANDOM = random.SystemRandom()
 _ALPHABET = b"abcdefghijklmnopqrstuvwxyz012345"
 # 256 is a multiple of 32: every character stands for exactly 8 byte values.
 _BYTE_TO_CHAR = bytes(_ALPHABET[value % 32] for value in range(256))
@@ -22,13 +20,12 @@ def random_token(length: int, rng: random.Random | None = None) -> str:
 
     Letters and digits only: tokens also serve as host labels (RFC 7118
     Contact hosts), where dots and dashes are not free. One draw per token,
-    not per character (a draw is a method call, and a system call when the
-    source is an unpooled ``SystemRandom``), mapped
+    not per character (the system source costs a syscall per draw), mapped
     to characters by ``bytes.translate`` in C: a REGISTER refresh needs
     several tokens, and a per-character loop cost more than the rest of
     building the request.
     """
-    source = rng or SYSTEM_RANDOM
+    source = rng or _SYSTEM_RANDOM
     return source.randbytes(length).translate(_BYTE_TO_CHAR).decode("ascii")
 
 

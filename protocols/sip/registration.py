@@ -23,7 +23,6 @@ from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
 from .identifiers import new_branch, new_call_id, new_tag, random_token
 from .parsed_headers import ParsedHeaders
-from .pooled_random import SYSTEM_RANDOM
 from .registration_events import (
     Registered,
     RegistrationEvent,
@@ -46,6 +45,7 @@ DEFAULT_USER_AGENT = "kazoo-actors"
 MAX_CHALLENGES_PER_ATTEMPT = 3
 MAX_INTERVAL_RETRIES = 2
 
+_SYSTEM_RANDOM = random.SystemRandom()
 _I = RegistrationInput
 _S = RegistrationState
 
@@ -113,7 +113,7 @@ class Registration:
         uri = parse_aor(aor)
         if expires <= 0:
             raise ValueError("expires must be positive")
-        self._rng = rng or SYSTEM_RANDOM
+        self._rng = rng or _SYSTEM_RANDOM
         self._aor = aor
         self._registrar = registrar or f"{uri.scheme}:{uri.host}"
         self._registrar_uri, self._registrar_text = _registrar_uri(self._registrar)
