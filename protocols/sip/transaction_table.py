@@ -32,6 +32,9 @@ from .transaction_matching import (
 )
 from .transaction_server import InviteServerTransaction, ServerTransaction
 
+# A tuple, not ``A | B``: that expression builds a union object on every call.
+_CLIENT_KINDS = (InviteClientTransaction, NonInviteClientTransaction)
+
 
 class TransactionTable:
     __slots__ = ("_clients", "_servers")
@@ -55,7 +58,7 @@ class TransactionTable:
 
     def remove(self, transaction: ClientTransaction | ServerTransaction) -> None:
         """Forget a transaction; removing one that is not registered is a no-op."""
-        if isinstance(transaction, InviteClientTransaction | NonInviteClientTransaction):
+        if isinstance(transaction, _CLIENT_KINDS):
             if self._clients.get(transaction.key) is transaction:
                 del self._clients[transaction.key]
         elif self._servers.get(transaction.key) is transaction:
