@@ -78,22 +78,18 @@ class Registration:
         "_digest",
         "_expires",
         "_expires_at",
-        "_from_tag",
         "_from_value",
         "_in_flight",
         "_in_flight_expires",
         "_instance",
         "_interval_retries",
         "_reg_id",
-        "_registrar",
         "_registrar_text",
         "_registrar_uri",
         "_rng",
         "_sent_at",
         "_state",
-        "_to_value",
         "_user_agent",
-        "_via_prefix",
         "_via_transport",
     )
 
@@ -115,8 +111,9 @@ class Registration:
             raise ValueError("expires must be positive")
         self._rng = rng or _SYSTEM_RANDOM
         self._aor = aor
-        self._registrar = registrar or f"{uri.scheme}:{uri.host}"
-        self._registrar_uri, self._registrar_text = _registrar_uri(self._registrar)
+        self._registrar_uri, self._registrar_text = _registrar_uri(
+            registrar or f"{uri.scheme}:{uri.host}"
+        )
         self._contact_user = uri.user
         contact_host = self._draw_contact_host()
         self._instance = instance_id or _uuid_urn(self._rng)
@@ -124,14 +121,11 @@ class Registration:
         self._via_transport = "WSS" if secure else "WS"
         self._user_agent = user_agent
         self._call_id = new_call_id(self._rng)
-        self._from_tag = new_tag(self._rng)
-        # Header text that stays the same for every REGISTER of this account,
-        # rendered once rather than per request.
-        self._from_value = f"<{aor}>;tag={self._from_tag}"
-        self._to_value = f"<{aor}>"
+        # The From and Contact text of every REGISTER of this account, rendered
+        # once rather than per request.
+        self._from_value = f"<{aor}>;tag={new_tag(self._rng)}"
         self._contact_host = ""
         self._contact_prefix = ""
-        self._via_prefix = ""
         self._use_contact_host(contact_host)
         self._cseq = 0
         self._expires = expires
@@ -303,14 +297,11 @@ class Registration:
         return f"{random_token(12, self._rng)}.invalid"
 
     def _use_contact_host(self, host: str) -> None:
-        """The ``.invalid`` host of our Contact and Via, and the header text built on it."""
+        """The ``.invalid`` host of our Contact and Via, and the Contact text built on it."""
         self._contact_host = host
         self._contact_prefix = (
             f'<{self.contact}>;+sip.instance="<{self._instance}>";reg-id={self._reg_id};expires='
         )
-        # What str(Via) renders: the host and the branch are letters, digits and
-        # dots, which sipmessage's parameter quoting leaves as they are.
-        self._via_prefix = f"SIP/2.0/{self._via_transport} {host};branch="
 
     def _start_attempt(self, expires: int, now: float) -> Send:
         self._challenges = 0
@@ -320,18 +311,17 @@ class Registration:
     def _send(self, expires: int, now: float) -> Send:
         self._cseq += 1
         branch = new_branch(self._rng)
+        host = self._contact_host
         request = start_request(
             "REGISTER",
             self._registrar_uri,
             uri_text=self._registrar_text,
-            via=Via(
-                transport=self._via_transport,
-                host=self._contact_host,
-                parameters=Parameters(branch=branch),
-            ),
-            via_text=self._via_prefix + branch,
+            via=Via(transport=self._via_transport, host=host, parameters=Parameters(branch=branch)),
+            # What str(Via) renders: the host and the branch are letters, digits
+            # and dots, which sipmessage's parameter quoting leaves as they are.
+            via_text=f"SIP/2.0/{self._via_transport} {host};branch={branch}",
             from_=self._from_value,
-            to=self._to_value,
+            to=f"<{self._aor}>",
             call_id=self._call_id,
             cseq=self._cseq,
         )
