@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import collections
 import contextvars
-import functools
 import logging
 import math
 from collections.abc import Iterable
@@ -220,10 +219,7 @@ class Supervisor:
         failure, handled by the child's restart type, not raised to the caller.
         """
         nursery, child = self._add_child(spec)
-        supervise = functools.partial(
-            self._supervise, child, False, task_status=trio.TASK_STATUS_IGNORED
-        )
-        nursery.start_soon(supervise, name=spec.id)
+        nursery.start_soon(self._supervise, child, False, trio.TASK_STATUS_IGNORED, name=spec.id)
 
     def _add_child(self, spec: ChildSpec) -> tuple[trio.Nursery, _Child]:
         if self._nursery is None:
@@ -239,6 +235,10 @@ class Supervisor:
         if child is None:
             raise UnknownChild(f"{self.name} has no child {child_id!r}")
         await self._stop(child)
+
+    def __contains__(self, child_id: object) -> bool:
+        """Whether a child of this id is known (running, or waiting for its restart)."""
+        return child_id in self._children
 
     def cancel_child(self, child_id: str) -> None:
         """Cancel a child as if it exited by cancellation; its restart type decides what next."""
@@ -277,12 +277,14 @@ class Supervisor:
             await child.done.wait()
 
     async def _supervise(
-        self, child: _Child, caller_waits: bool, *, task_status: trio.TaskStatus[Any]
+        self, child: _Child, caller_waits: bool, task_status: trio.TaskStatus[Any]
     ) -> None:
         """Run one child, restarting it in place under one_for_one.
 
         ``caller_waits``: a failure before ``started`` on the first run goes to the caller of
         ``start_child`` (OTP's ``{error, Reason}``); on restarts it is an ordinary failure.
+        Each run is inline here rather than in a helper coroutine: every account's task
+        would hold that coroutine's frame (~250 bytes) and pass every wake-up through it.
         """
         _shutdown_grace.set(child.spec.shutdown)
         status = _Started(child, task_status)
@@ -294,7 +296,18 @@ class Supervisor:
         try:
             while True:
                 self._starts += 1
-                exit_kind, error = await self._run_once(child, status)
+                error: Exception | None = None
+                try:
+                    with trio.CancelScope() as scope:
+                        child.scope = scope
+                        if child.stopping:
+                            scope.cancel()
+                        await child.spec.start(task_status=status)
+                except Exception as exc:
+                    # A child's failure belongs to the restart decision, never to its siblings.
+                    exit_kind, error = ExitKind.ERROR, exc
+                else:
+                    exit_kind = ExitKind.CANCELLED if scope.cancel_called else ExitKind.NORMAL
                 if not status.ready:
                     if caller_waits and not child.stopping:
                         self._children.pop(child.spec.id, None)
@@ -326,20 +339,6 @@ class Supervisor:
             self._running -= 1
             if child.done is not None:
                 child.done.set()
-
-    async def _run_once(
-        self, child: _Child, status: _Started
-    ) -> tuple[ExitKind, BaseException | None]:
-        try:
-            with trio.CancelScope() as scope:
-                child.scope = scope
-                if child.stopping:
-                    scope.cancel()
-                await child.spec.start(task_status=status)
-        except Exception as exc:
-            # A child's failure belongs to the restart decision, never to its siblings.
-            return ExitKind.ERROR, exc
-        return (ExitKind.CANCELLED if scope.cancel_called else ExitKind.NORMAL), None
 
     def _after_exit(self, child: _Child, exit_kind: ExitKind, error: BaseException | None) -> bool:
         """Apply the restart decision; True means: restart this child in its own task."""
