@@ -17,7 +17,7 @@ import itertools
 import random
 import socket
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, nullcontext, suppress
 from typing import Any
 from urllib.parse import urlsplit
@@ -116,17 +116,17 @@ class Engine:
         first = self._new_actor(params, account_id, feed)
         account = Account(first, feed, id=account_id, forget=self._forget, address=address)
 
-        async def start(*, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
-            actor = first
+        def start(*, task_status: trio.TaskStatus[Any]) -> Coroutine[Any, Any, None]:
+            # A plain function handing the supervisor the actor's own coroutine: an async
+            # wrapper would add a frame to every account's task and to every wake-up.
+            actor = account._actor
             if actor.finished:
                 # A restart after a crash: a fresh actor, after a pause like a reconnect's.
                 actor = self._new_actor(params, account_id, feed)
                 account._replace_actor(actor)
-                await trio.sleep(params.reconnect_delay_s)
-            watch = self._paths.get(address) if address else None
-            if watch is not None and watch.status is PathStatus.OFFLINE:
-                actor.mailbox.put_nowait(ConnectivityChanged(online=False))
-            await actor.run(task_status=task_status)
+                return self._restart(actor, params.reconnect_delay_s, address, task_status)
+            self._tell_offline(actor, address)
+            return actor.run(task_status=task_status)
 
         spec = ChildSpec(id=account_id, start=start, restart=RestartType.TRANSIENT, shutdown=2.0)
         self._accounts[account_id] = account
@@ -136,6 +136,23 @@ class Engine:
         # queue in its mailbox) before its task runs.
         self._supervisor.start_child_nowait(spec)
         return account
+
+    async def _restart(
+        self,
+        actor: AccountActor,
+        delay: float,
+        address: str | None,
+        task_status: trio.TaskStatus[Any],
+    ) -> None:
+        await trio.sleep(delay)
+        self._tell_offline(actor, address)
+        await actor.run(task_status=task_status)
+
+    def _tell_offline(self, actor: AccountActor, address: str | None) -> None:
+        """An account that starts while its server's path is down learns it first."""
+        watch = self._paths.get(address) if address else None
+        if watch is not None and watch.status is PathStatus.OFFLINE:
+            actor.mailbox.put_nowait(ConnectivityChanged(online=False))
 
     def accounts(self) -> list[Account]:
         return list(self._accounts.values())
@@ -218,9 +235,10 @@ class Engine:
         return policy
 
     async def _forget(self, account_id: str) -> None:
-        if self._accounts.pop(account_id, None) is not None:
-            with suppress(LookupError):
-                await self._supervisor.terminate_child(account_id)
+        # Usually the child has left already: a logged-out actor ends its task normally,
+        # and its transient child spec lets the supervisor forget it.
+        if self._accounts.pop(account_id, None) is not None and account_id in self._supervisor:
+            await self._supervisor.terminate_child(account_id)
 
 
 @asynccontextmanager

@@ -1,0 +1,74 @@
+"""The engine's supervision of account actors: a crashed actor is replaced, a logged-out one
+leaves the supervisor, on Trio's virtual clock and with no SIP server."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import trio
+import trio.testing
+
+from kazoo_actors.actors.account import AccountActor
+from kazoo_actors.engine import open_engine
+from kazoo_actors.params import RegisterParams
+
+
+def _params() -> RegisterParams:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return RegisterParams(
+        ws_url=f"ws://127.0.0.1:{port}/",
+        realm="nowhere.test",
+        private_identity="pat",
+        public_identity="pat",
+        password="pw",
+        reconnect_delay=3000,
+        monitor_connectivity=False,
+    )
+
+
+async def test_a_crashed_actor_is_replaced_after_the_reconnect_delay(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lifecycle = AccountActor._lifecycle
+    crashed: list[AccountActor] = []
+
+    async def crash_once(actor: AccountActor) -> None:
+        if not crashed:
+            crashed.append(actor)
+            raise RuntimeError("a bug in the actor")
+        await lifecycle(actor)
+
+    monkeypatch.setattr(AccountActor, "_lifecycle", crash_once)
+    async with open_engine(monitor_connectivity=False) as engine:
+        began = trio.current_time()
+        account = await engine.register(_params())
+        first = account._actor
+        await trio.sleep(1.0)
+        assert crashed == [first] and first.finished
+        fresh = account._actor  # the handle follows the fresh actor at once...
+        assert fresh is not first and fresh.params is first.params and fresh.name == account.id
+        assert fresh.connect_failures == 0  # ...which runs after the reconnect delay
+        await trio.sleep(2.5)
+        assert account._actor is fresh and not fresh.finished and fresh.connect_failures >= 1
+        stats = engine.statistics().supervisor
+        assert (stats.failures, stats.restarts, stats.running) == (1, 1, 1)
+        assert trio.current_time() - began == pytest.approx(3.5)
+        await account.logout()
+        assert account.id not in engine._supervisor
+        assert engine.statistics().supervisor.children == 0
+        assert engine.accounts() == []
+
+
+async def test_logout_leaves_no_child_behind(autojump_clock: trio.testing.MockClock) -> None:
+    async with open_engine(monitor_connectivity=False) as engine:
+        accounts = [await engine.register(_params()) for _ in range(3)]
+        await trio.sleep(0.5)
+        assert engine.statistics().supervisor.running == 3
+        for account in accounts:
+            await account.logout()
+        stats = engine.statistics().supervisor
+        assert (stats.children, stats.running, stats.failures) == (0, 0, 0)
+        assert engine.accounts() == []
