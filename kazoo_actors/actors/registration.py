@@ -11,12 +11,12 @@ the reconnect policy.
 from __future__ import annotations
 
 import enum
+import functools
 import random
 
 import attrs
 from sipmessage import Response
 
-from kazoo_actors.actors.timer_names import prefixed
 from kazoo_actors.params import RegisterParams
 from protocols.sip.actions import CancelTimer, Send, StartTimer
 from protocols.sip.digest import DigestCredentials
@@ -116,20 +116,39 @@ class RegistrationRole:
 def _split(
     outputs: list[Send | StartTimer | CancelTimer | Registered | RegistrationFailed | Unregistered],
 ) -> tuple[list[Action], list[RegistrationResult]]:
+    # Runs for every REGISTER sent and answered: tuples, not unions, in isinstance (a
+    # union is checked through its __instancecheck__, several times slower).
     actions: list[Action] = []
     results: list[RegistrationResult] = []
     for item in outputs:
-        if isinstance(item, StartTimer | CancelTimer):
-            actions.append(prefixed(item, TIMER_PREFIX))
-        elif isinstance(item, Send):
+        if isinstance(item, Send):
             actions.append(item)
+        elif isinstance(item, StartTimer):
+            actions.append(StartTimer(name=TIMER_PREFIX + item.name, seconds=item.seconds))
+        elif isinstance(item, CancelTimer):
+            actions.append(_cancel(item.name))
         elif isinstance(item, Registered):
-            results.append(RegistrationResult(outcome=Outcome.REGISTERED, expires=item.expires))
+            results.append(_registered(item.expires))
         elif isinstance(item, RegistrationFailed):
             results.append(_failure(item))
         else:
-            results.append(RegistrationResult(outcome=Outcome.UNREGISTERED))
+            results.append(_UNREGISTERED)
     return actions, results
+
+
+@functools.lru_cache(maxsize=16)
+def _cancel(name: str) -> CancelTimer:
+    """Cancels are frozen values named by the usage's few timers: one per name will do."""
+    return CancelTimer(name=TIMER_PREFIX + name)
+
+
+@functools.lru_cache(maxsize=64)
+def _registered(expires: int) -> RegistrationResult:
+    """Results are frozen values, and the accounts of an engine are granted a few expiries."""
+    return RegistrationResult(outcome=Outcome.REGISTERED, expires=expires)
+
+
+_UNREGISTERED = RegistrationResult(outcome=Outcome.UNREGISTERED)
 
 
 def _failure(event: RegistrationFailed) -> RegistrationResult:
