@@ -124,7 +124,7 @@ def _split(
         if isinstance(item, Send):
             actions.append(item)
         elif isinstance(item, StartTimer):
-            actions.append(StartTimer(name=TIMER_PREFIX + item.name, seconds=item.seconds))
+            actions.append(StartTimer(name=_cancel(item.name).name, seconds=item.seconds))
         elif isinstance(item, CancelTimer):
             actions.append(_cancel(item.name))
         elif isinstance(item, Registered):
@@ -138,7 +138,10 @@ def _split(
 
 @functools.lru_cache(maxsize=16)
 def _cancel(name: str) -> CancelTimer:
-    """Cancels are frozen values named by the usage's few timers: one per name will do."""
+    """Cancels are frozen values named by the usage's few timers: one per name will do.
+
+    Its name is also the one a started timer gets: one string shared by every account's
+    timer table rather than a copy per account (~60 bytes each)."""
     return CancelTimer(name=TIMER_PREFIX + name)
 
 
