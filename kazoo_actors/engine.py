@@ -113,22 +113,14 @@ class Engine:
         account_id = f"{params.user}@{params.realm}#{next(self._ids)}"
         address = await self._watch_path(params.ws_url)
         feed = EventFeed()
-        first = self._new_actor(params, account_id, feed)
-        account = Account(first, feed, id=account_id, forget=self._forget, address=address)
-
-        def start(*, task_status: trio.TaskStatus[Any]) -> Coroutine[Any, Any, None]:
-            # A plain function handing the supervisor the actor's own coroutine: an async
-            # wrapper would add a frame to every account's task and to every wake-up.
-            actor = account._actor
-            if actor.finished:
-                # A restart after a crash: a fresh actor, after a pause like a reconnect's.
-                actor = self._new_actor(params, account_id, feed)
-                account._replace_actor(actor)
-                return self._restart(actor, params.reconnect_delay_s, address, task_status)
-            self._tell_offline(actor, address)
-            return actor.run(task_status=task_status)
-
-        spec = ChildSpec(id=account_id, start=start, restart=RestartType.TRANSIENT, shutdown=2.0)
+        actor = self._new_actor(params, account_id, feed)
+        account = Account(actor, feed, id=account_id, forget=self._forget, address=address)
+        spec = ChildSpec(
+            id=account_id,
+            start=_AccountStart(self, account),
+            restart=RestartType.TRANSIENT,
+            shutdown=2.0,
+        )
         self._accounts[account_id] = account
         # Not ``await supervisor.start_child``: it waits for the child's first scheduling
         # round, and a program registering thousands of accounts in a loop would pay one
@@ -136,6 +128,21 @@ class Engine:
         # queue in its mailbox) before its task runs.
         self._supervisor.start_child_nowait(spec)
         return account
+
+    def _start_account(
+        self, account: Account, *, task_status: trio.TaskStatus[Any]
+    ) -> Coroutine[Any, Any, None]:
+        # A plain function handing the supervisor the actor's own coroutine: an async
+        # wrapper would add a frame to every account's task and to every wake-up.
+        actor = account._actor
+        if actor.finished:
+            # A restart after a crash: a fresh actor, after a pause like a reconnect's.
+            params = actor.params
+            actor = self._new_actor(params, account.id, account._feed)
+            account._replace_actor(actor)
+            return self._restart(actor, params.reconnect_delay_s, account.address, task_status)
+        self._tell_offline(actor, account.address)
+        return actor.run(task_status=task_status)
 
     async def _restart(
         self,
@@ -239,6 +246,20 @@ class Engine:
         # and its transient child spec lets the supervisor forget it.
         if self._accounts.pop(account_id, None) is not None and account_id in self._supervisor:
             await self._supervisor.terminate_child(account_id)
+
+
+class _AccountStart:
+    """An account's ``ChildSpec.start``: two slots, where a closure or a partial held a
+    function and a cell per captured variable (~300 bytes more per account)."""
+
+    __slots__ = ("account", "engine")
+
+    def __init__(self, engine: Engine, account: Account) -> None:
+        self.engine = engine
+        self.account = account
+
+    def __call__(self, *, task_status: trio.TaskStatus[Any]) -> Coroutine[Any, Any, None]:
+        return self.engine._start_account(self.account, task_status=task_status)
 
 
 @asynccontextmanager
