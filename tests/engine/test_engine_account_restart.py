@@ -3,6 +3,7 @@ leaves the supervisor, on Trio's virtual clock and with no SIP server."""
 
 from __future__ import annotations
 
+import math
 import socket
 
 import pytest
@@ -72,3 +73,15 @@ async def test_logout_leaves_no_child_behind(autojump_clock: trio.testing.MockCl
         stats = engine.statistics().supervisor
         assert (stats.children, stats.running, stats.failures) == (0, 0, 0)
         assert engine.accounts() == []
+
+
+async def test_attempt_started_at_is_the_statistics_value(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_engine(monitor_connectivity=False) as engine:
+        account = await engine.register(_params())
+        assert math.isnan(account.attempt_started_at)
+        await trio.sleep(0.5)
+        assert account.attempt_started_at == account.statistics().attempt_started_at
+        assert account.attempt_started_at <= trio.current_time()
+        await account.logout()
