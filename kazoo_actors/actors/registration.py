@@ -61,7 +61,7 @@ class RegistrationRole:
             credentials=DigestCredentials.from_private_identity(
                 params.private_identity, params.password, params.realm
             ),
-            registrar=f"sip:{params.realm}",
+            registrar=_registrar(params.realm),
             expires=params.expires,
             secure=(params.ws_url or "").startswith("wss:"),
             user_agent=params.user_agent,
@@ -111,6 +111,12 @@ class RegistrationRole:
     def transport_reset(self, now: float) -> list[Action]:
         actions, _ = _split(self.usage.transport_reset(now, new_contact=True))
         return actions
+
+
+@functools.lru_cache(maxsize=64)
+def _registrar(realm: str) -> str:
+    """One string per realm, shared by its accounts' registrations (kept for their life)."""
+    return f"sip:{realm}"
 
 
 def _split(
