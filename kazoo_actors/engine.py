@@ -89,6 +89,7 @@ class Engine:
         # One watch per server address, fanned out to that server's accounts:
         # a watch (and a task to read it) per account would cost every account.
         self._paths: dict[str, PathWatch] = {}
+        self._addresses: dict[str, str] = {}
         self._gate = AttemptGate(max_connecting)
         self._connect_timeout = connect_timeout
         self._pong_timeout = pong_timeout
@@ -168,15 +169,20 @@ class Engine:
         """Start watching the path to the server of ``ws_url``; its IP address, or None."""
         if self._monitor is None:
             return None
-        host = urlsplit(ws_url).hostname or ""
-        try:
-            address = str(ipaddress.ip_address(host))
-        except ValueError:
+        # Thousands of accounts share a few server URLs: look each up once. The address
+        # only chooses the network path to watch, so a name is resolved once per engine.
+        address = self._addresses.get(ws_url)
+        if address is None:
+            host = urlsplit(ws_url).hostname or ""
             try:
-                infos = await trio.socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-            except OSError:
-                return None  # the connection attempt will report it
-            address = str(infos[0][4][0])
+                address = str(ipaddress.ip_address(host))
+            except ValueError:
+                try:
+                    infos = await trio.socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+                except OSError:
+                    return None  # the connection attempt will report it
+                address = str(infos[0][4][0])
+            self._addresses[ws_url] = address
         if address not in self._paths:
             watch = self._monitor.watch(address)
             self._paths[address] = watch

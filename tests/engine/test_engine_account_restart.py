@@ -1,11 +1,14 @@
-"""The engine's supervision of account actors: a crashed actor is replaced, a logged-out one
-leaves the supervisor, on Trio's virtual clock and with no SIP server."""
+"""The engine and its account actors, on Trio's virtual clock and with no SIP server: a
+crashed actor is replaced, a logged-out one leaves the supervisor, server URLs are looked
+up once."""
 
 from __future__ import annotations
 
 import math
 import socket
+from typing import Any
 
+import attrs
 import pytest
 import trio
 import trio.testing
@@ -85,3 +88,28 @@ async def test_attempt_started_at_is_the_statistics_value(
         assert account.attempt_started_at == account.statistics().attempt_started_at
         assert account.attempt_started_at <= trio.current_time()
         await account.logout()
+
+
+async def test_accounts_of_one_server_url_share_one_lookup_and_one_watch(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[str] = []
+    getaddrinfo = trio.socket.getaddrinfo
+
+    async def counting(host: str, *args: Any, **kwargs: Any) -> Any:
+        lookups.append(host)
+        return await getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(trio.socket, "getaddrinfo", counting)
+    port = _params().ws_url.rsplit(":", 1)[1]  # type: ignore[union-attr]
+    by_name = attrs.evolve(_params(), ws_url=f"ws://localhost:{port}")
+    async with open_engine(monitor_connectivity=True) as engine:
+        named = [await engine.register(by_name) for _ in range(3)]
+        literal = [await engine.register(_params()) for _ in range(2)]
+        assert lookups == ["localhost"]
+        assert len({a.address for a in named}) == 1
+        assert named[0].address in ("127.0.0.1", "::1")
+        assert [a.address for a in literal] == ["127.0.0.1", "127.0.0.1"]
+        assert set(engine._paths) == {named[0].address, "127.0.0.1"}
+        for account in named + literal:
+            await account.logout()
