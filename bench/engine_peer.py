@@ -71,7 +71,7 @@ class Tally:
                 self.ever[index] = True
                 self.ever_count += 1
                 # From the attempt's slot, as the JsSIP peer counts from UA.start.
-                started = self.accounts[index].statistics().attempt_started_at
+                started = self.accounts[index].attempt_started_at
                 self.latency_ms.append(1000 * (trio.current_time() - started))
                 self.last_registration = time.perf_counter()
             elif self.recovery:

@@ -96,6 +96,12 @@ class Account:
     def statistics(self) -> AccountStatistics:
         return self._actor.statistics()
 
+    @property
+    def attempt_started_at(self) -> float:
+        """When the latest connection attempt took its slot (Trio's clock; NaN before the
+        first): ``statistics().attempt_started_at`` without building the whole record."""
+        return self._actor.attempt_started_at
+
     # -- calls (kazoo.js connect/hangup/sendDTMF/transfer/muteMicrophone) --------------
 
     @property

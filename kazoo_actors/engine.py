@@ -17,7 +17,7 @@ import itertools
 import random
 import socket
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, nullcontext, suppress
 from typing import Any
 from urllib.parse import urlsplit
@@ -89,6 +89,7 @@ class Engine:
         # One watch per server address, fanned out to that server's accounts:
         # a watch (and a task to read it) per account would cost every account.
         self._paths: dict[str, PathWatch] = {}
+        self._addresses: dict[str, str] = {}
         self._gate = AttemptGate(max_connecting)
         self._connect_timeout = connect_timeout
         self._pong_timeout = pong_timeout
@@ -113,22 +114,14 @@ class Engine:
         account_id = f"{params.user}@{params.realm}#{next(self._ids)}"
         address = await self._watch_path(params.ws_url)
         feed = EventFeed()
-        first = self._new_actor(params, account_id, feed)
-        account = Account(first, feed, id=account_id, forget=self._forget, address=address)
-
-        async def start(*, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
-            actor = first
-            if actor.finished:
-                # A restart after a crash: a fresh actor, after a pause like a reconnect's.
-                actor = self._new_actor(params, account_id, feed)
-                account._replace_actor(actor)
-                await trio.sleep(params.reconnect_delay_s)
-            watch = self._paths.get(address) if address else None
-            if watch is not None and watch.status is PathStatus.OFFLINE:
-                actor.mailbox.put_nowait(ConnectivityChanged(online=False))
-            await actor.run(task_status=task_status)
-
-        spec = ChildSpec(id=account_id, start=start, restart=RestartType.TRANSIENT, shutdown=2.0)
+        actor = self._new_actor(params, account_id, feed)
+        account = Account(actor, feed, id=account_id, forget=self._forget, address=address)
+        spec = ChildSpec(
+            id=account_id,
+            start=_AccountStart(self, account),
+            restart=RestartType.TRANSIENT,
+            shutdown=2.0,
+        )
         self._accounts[account_id] = account
         # Not ``await supervisor.start_child``: it waits for the child's first scheduling
         # round, and a program registering thousands of accounts in a loop would pay one
@@ -137,6 +130,38 @@ class Engine:
         self._supervisor.start_child_nowait(spec)
         return account
 
+    def _start_account(
+        self, account: Account, *, task_status: trio.TaskStatus[Any]
+    ) -> Coroutine[Any, Any, None]:
+        # A plain function handing the supervisor the actor's own coroutine: an async
+        # wrapper would add a frame to every account's task and to every wake-up.
+        actor = account._actor
+        if actor.finished:
+            # A restart after a crash: a fresh actor, after a pause like a reconnect's.
+            params = actor.params
+            actor = self._new_actor(params, account.id, account._feed)
+            account._replace_actor(actor)
+            return self._restart(actor, params.reconnect_delay_s, account.address, task_status)
+        self._tell_offline(actor, account.address)
+        return actor.run(task_status=task_status)
+
+    async def _restart(
+        self,
+        actor: AccountActor,
+        delay: float,
+        address: str | None,
+        task_status: trio.TaskStatus[Any],
+    ) -> None:
+        await trio.sleep(delay)
+        self._tell_offline(actor, address)
+        await actor.run(task_status=task_status)
+
+    def _tell_offline(self, actor: AccountActor, address: str | None) -> None:
+        """An account that starts while its server's path is down learns it first."""
+        watch = self._paths.get(address) if address else None
+        if watch is not None and watch.status is PathStatus.OFFLINE:
+            actor.mailbox.put_nowait(ConnectivityChanged(online=False))
+
     def accounts(self) -> list[Account]:
         return list(self._accounts.values())
 
@@ -144,15 +169,20 @@ class Engine:
         """Start watching the path to the server of ``ws_url``; its IP address, or None."""
         if self._monitor is None:
             return None
-        host = urlsplit(ws_url).hostname or ""
-        try:
-            address = str(ipaddress.ip_address(host))
-        except ValueError:
+        # Thousands of accounts share a few server URLs: look each up once. The address
+        # only chooses the network path to watch, so a name is resolved once per engine.
+        address = self._addresses.get(ws_url)
+        if address is None:
+            host = urlsplit(ws_url).hostname or ""
             try:
-                infos = await trio.socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-            except OSError:
-                return None  # the connection attempt will report it
-            address = str(infos[0][4][0])
+                address = str(ipaddress.ip_address(host))
+            except ValueError:
+                try:
+                    infos = await trio.socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+                except OSError:
+                    return None  # the connection attempt will report it
+                address = str(infos[0][4][0])
+            self._addresses[ws_url] = address
         if address not in self._paths:
             watch = self._monitor.watch(address)
             self._paths[address] = watch
@@ -218,9 +248,24 @@ class Engine:
         return policy
 
     async def _forget(self, account_id: str) -> None:
-        if self._accounts.pop(account_id, None) is not None:
-            with suppress(LookupError):
-                await self._supervisor.terminate_child(account_id)
+        # Usually the child has left already: a logged-out actor ends its task normally,
+        # and its transient child spec lets the supervisor forget it.
+        if self._accounts.pop(account_id, None) is not None and account_id in self._supervisor:
+            await self._supervisor.terminate_child(account_id)
+
+
+class _AccountStart:
+    """An account's ``ChildSpec.start``: two slots, where a closure or a partial held a
+    function and a cell per captured variable (~300 bytes more per account)."""
+
+    __slots__ = ("account", "engine")
+
+    def __init__(self, engine: Engine, account: Account) -> None:
+        self.engine = engine
+        self.account = account
+
+    def __call__(self, *, task_status: trio.TaskStatus[Any]) -> Coroutine[Any, Any, None]:
+        return self.engine._start_account(self.account, task_status=task_status)
 
 
 @asynccontextmanager

@@ -49,11 +49,16 @@ def _positive(_instance: object, attribute: attrs.Attribute[Any], value: float) 
         raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
 
 
+def _restart_type(value: RestartType | str) -> RestartType:
+    # The enum's own call costs more than the check, and the engine passes members.
+    return value if isinstance(value, RestartType) else RestartType(value)
+
+
 @attrs.frozen(kw_only=True)
 class ChildSpec:
     id: str
     start: Callable[..., Awaitable[object]] = attrs.field(eq=False)
-    restart: RestartType = attrs.field(default=RestartType.PERMANENT, converter=RestartType)
+    restart: RestartType = attrs.field(default=RestartType.PERMANENT, converter=_restart_type)
     shutdown: float = attrs.field(default=5.0, validator=_non_negative)
 
 

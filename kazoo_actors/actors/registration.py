@@ -11,12 +11,12 @@ the reconnect policy.
 from __future__ import annotations
 
 import enum
+import functools
 import random
 
 import attrs
 from sipmessage import Response
 
-from kazoo_actors.actors.timer_names import prefixed
 from kazoo_actors.params import RegisterParams
 from protocols.sip.actions import CancelTimer, Send, StartTimer
 from protocols.sip.digest import DigestCredentials
@@ -61,7 +61,7 @@ class RegistrationRole:
             credentials=DigestCredentials.from_private_identity(
                 params.private_identity, params.password, params.realm
             ),
-            registrar=f"sip:{params.realm}",
+            registrar=_registrar(params.realm),
             expires=params.expires,
             secure=(params.ws_url or "").startswith("wss:"),
             user_agent=params.user_agent,
@@ -113,23 +113,51 @@ class RegistrationRole:
         return actions
 
 
+@functools.lru_cache(maxsize=64)
+def _registrar(realm: str) -> str:
+    """One string per realm, shared by its accounts' registrations (kept for their life)."""
+    return f"sip:{realm}"
+
+
 def _split(
     outputs: list[Send | StartTimer | CancelTimer | Registered | RegistrationFailed | Unregistered],
 ) -> tuple[list[Action], list[RegistrationResult]]:
+    # Runs for every REGISTER sent and answered: tuples, not unions, in isinstance (a
+    # union is checked through its __instancecheck__, several times slower).
     actions: list[Action] = []
     results: list[RegistrationResult] = []
     for item in outputs:
-        if isinstance(item, StartTimer | CancelTimer):
-            actions.append(prefixed(item, TIMER_PREFIX))
-        elif isinstance(item, Send):
+        if isinstance(item, Send):
             actions.append(item)
+        elif isinstance(item, StartTimer):
+            actions.append(StartTimer(name=_cancel(item.name).name, seconds=item.seconds))
+        elif isinstance(item, CancelTimer):
+            actions.append(_cancel(item.name))
         elif isinstance(item, Registered):
-            results.append(RegistrationResult(outcome=Outcome.REGISTERED, expires=item.expires))
+            results.append(_registered(item.expires))
         elif isinstance(item, RegistrationFailed):
             results.append(_failure(item))
         else:
-            results.append(RegistrationResult(outcome=Outcome.UNREGISTERED))
+            results.append(_UNREGISTERED)
     return actions, results
+
+
+@functools.lru_cache(maxsize=16)
+def _cancel(name: str) -> CancelTimer:
+    """Cancels are frozen values named by the usage's few timers: one per name will do.
+
+    Its name is also the one a started timer gets: one string shared by every account's
+    timer table rather than a copy per account (~60 bytes each)."""
+    return CancelTimer(name=TIMER_PREFIX + name)
+
+
+@functools.lru_cache(maxsize=64)
+def _registered(expires: int) -> RegistrationResult:
+    """Results are frozen values, and the accounts of an engine are granted a few expiries."""
+    return RegistrationResult(outcome=Outcome.REGISTERED, expires=expires)
+
+
+_UNREGISTERED = RegistrationResult(outcome=Outcome.UNREGISTERED)
 
 
 def _failure(event: RegistrationFailed) -> RegistrationResult:

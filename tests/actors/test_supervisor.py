@@ -384,3 +384,33 @@ async def test_a_child_failing_during_shutdown_is_logged_not_raised(
         sup.shutdown()
     assert not sup.statistics().gave_up
     assert "child 'messy' failed while shutting down" in caplog.text
+
+
+async def test_exits_under_an_outer_cancellation_are_no_restarts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def swallows(*, task_status: trio.TaskStatus[Any]) -> None:
+        task_status.started()
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            return  # a permanent child that returns normally while everything is cancelled
+
+    async def messy(*, task_status: trio.TaskStatus[Any]) -> None:
+        task_status.started()
+        try:
+            await trio.sleep_forever()
+        finally:
+            raise Boom("cleanup went wrong")
+
+    sup = Supervisor(
+        SupervisorSpec(intensity=0),
+        [ChildSpec(id="quiet", start=swallows), ChildSpec(id="messy", start=messy)],
+    )
+    with trio.CancelScope() as outer:
+        async with trio.open_nursery() as nursery:
+            await started(nursery, sup)
+            outer.cancel()  # not supervisor.shutdown(): a scope around it
+    stats = sup.statistics()
+    assert (stats.gave_up, stats.restarts, stats.failures, stats.running) == (False, 0, 0, 0)
+    assert "child 'messy' failed while shutting down" in caplog.text

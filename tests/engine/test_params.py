@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-import pytest
+import uuid
 
-from kazoo_actors.params import RegisterParams
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kazoo_actors.params import RegisterParams, uuid4_urn
 
 
 def params(**overrides: object) -> RegisterParams:
@@ -57,3 +61,40 @@ def test_invalid_settings_raise_clear_errors(overrides: dict[str, object], messa
 
 def test_zero_attempts_disables_auto_reconnect() -> None:
     assert not params(reconnect_max_attempts=0).auto_reconnect
+
+
+@given(st.integers(min_value=0, max_value=2**128 - 1))
+def test_instance_id_is_the_urn_of_a_version_4_uuid(bits: int) -> None:
+    assert uuid4_urn(bits) == f"urn:uuid:{uuid.UUID(int=bits, version=4)}"
+
+
+def test_each_account_gets_its_own_instance_id() -> None:
+    ids = {params().instance_id for _ in range(100)}
+    assert len(ids) == 100
+    assert all(uuid.UUID(i.removeprefix("urn:uuid:")).version == 4 for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "message"),
+    [
+        ({"password": 1234}, TypeError, "password must be str"),
+        ({"reconnect_max_attempts": "3"}, TypeError, "reconnect_max_attempts must be int"),
+        ({"ws_url": 5066}, ValueError, "ws_url must be a ws:// or wss:// URL"),
+        ({"ws_url": "ws://"}, ValueError, "ws_url must be a ws:// or wss:// URL"),
+        ({"rtmp_url": "ws://host"}, ValueError, "rtmp_url must be a rtmp:// URL"),
+        ({"public_identity": "sip:al:ice@x"}, ValueError, "public_identity must be a bare user"),
+        ({"reconnect_backoff": "random"}, ValueError, "'fixed' or 'exponential'"),
+    ],
+)
+def test_invalid_values_raise_typed_errors_naming_the_setting(
+    overrides: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        params(**overrides)
+
+
+def test_a_url_checked_once_is_still_checked_per_setting() -> None:
+    # The URL check is remembered per value and scheme: a ws URL stays no rtmp URL.
+    params(ws_url="ws://127.0.0.1:5066")
+    with pytest.raises(ValueError, match="rtmp_url"):
+        params(rtmp_url="ws://127.0.0.1:5066")

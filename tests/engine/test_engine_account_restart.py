@@ -1,0 +1,115 @@
+"""The engine and its account actors, on Trio's virtual clock and with no SIP server: a
+crashed actor is replaced, a logged-out one leaves the supervisor, server URLs are looked
+up once."""
+
+from __future__ import annotations
+
+import math
+import socket
+from typing import Any
+
+import attrs
+import pytest
+import trio
+import trio.testing
+
+from kazoo_actors.actors.account import AccountActor
+from kazoo_actors.engine import open_engine
+from kazoo_actors.params import RegisterParams
+
+
+def _params() -> RegisterParams:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return RegisterParams(
+        ws_url=f"ws://127.0.0.1:{port}/",
+        realm="nowhere.test",
+        private_identity="pat",
+        public_identity="pat",
+        password="pw",
+        reconnect_delay=3000,
+        monitor_connectivity=False,
+    )
+
+
+async def test_a_crashed_actor_is_replaced_after_the_reconnect_delay(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lifecycle = AccountActor._lifecycle
+    crashed: list[AccountActor] = []
+
+    async def crash_once(actor: AccountActor) -> None:
+        if not crashed:
+            crashed.append(actor)
+            raise RuntimeError("a bug in the actor")
+        await lifecycle(actor)
+
+    monkeypatch.setattr(AccountActor, "_lifecycle", crash_once)
+    async with open_engine(monitor_connectivity=False) as engine:
+        began = trio.current_time()
+        account = await engine.register(_params())
+        first = account._actor
+        await trio.sleep(1.0)
+        assert crashed == [first] and first.finished
+        fresh = account._actor  # the handle follows the fresh actor at once...
+        assert fresh is not first and fresh.params is first.params and fresh.name == account.id
+        assert fresh.connect_failures == 0  # ...which runs after the reconnect delay
+        await trio.sleep(2.5)
+        assert account._actor is fresh and not fresh.finished and fresh.connect_failures >= 1
+        stats = engine.statistics().supervisor
+        assert (stats.failures, stats.restarts, stats.running) == (1, 1, 1)
+        assert trio.current_time() - began == pytest.approx(3.5)
+        await account.logout()
+        assert account.id not in engine._supervisor
+        assert engine.statistics().supervisor.children == 0
+        assert engine.accounts() == []
+
+
+async def test_logout_leaves_no_child_behind(autojump_clock: trio.testing.MockClock) -> None:
+    async with open_engine(monitor_connectivity=False) as engine:
+        accounts = [await engine.register(_params()) for _ in range(3)]
+        await trio.sleep(0.5)
+        assert engine.statistics().supervisor.running == 3
+        for account in accounts:
+            await account.logout()
+        stats = engine.statistics().supervisor
+        assert (stats.children, stats.running, stats.failures) == (0, 0, 0)
+        assert engine.accounts() == []
+
+
+async def test_attempt_started_at_is_the_statistics_value(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_engine(monitor_connectivity=False) as engine:
+        account = await engine.register(_params())
+        assert math.isnan(account.attempt_started_at)
+        await trio.sleep(0.5)
+        assert account.attempt_started_at == account.statistics().attempt_started_at
+        assert account.attempt_started_at <= trio.current_time()
+        await account.logout()
+
+
+async def test_accounts_of_one_server_url_share_one_lookup_and_one_watch(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[str] = []
+    getaddrinfo = trio.socket.getaddrinfo
+
+    async def counting(host: str, *args: Any, **kwargs: Any) -> Any:
+        lookups.append(host)
+        return await getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(trio.socket, "getaddrinfo", counting)
+    port = _params().ws_url.rsplit(":", 1)[1]  # type: ignore[union-attr]
+    by_name = attrs.evolve(_params(), ws_url=f"ws://localhost:{port}")
+    async with open_engine(monitor_connectivity=True) as engine:
+        named = [await engine.register(by_name) for _ in range(3)]
+        literal = [await engine.register(_params()) for _ in range(2)]
+        assert lookups == ["localhost"]
+        assert len({a.address for a in named}) == 1
+        assert named[0].address in ("127.0.0.1", "::1")
+        assert [a.address for a in literal] == ["127.0.0.1", "127.0.0.1"]
+        assert set(engine._paths) == {named[0].address, "127.0.0.1"}
+        for account in named + literal:
+            await account.logout()
