@@ -1,0 +1,114 @@
+"""SipTransport opened and read through the ReadinessPoller, as the account actor does."""
+
+from __future__ import annotations
+
+import math
+import socket
+
+import pytest
+import trio
+import trio_websocket
+from sipmessage import Request
+
+from kazoo_actors.actors.mailbox import Mailbox
+from kazoo_actors.actors.readiness_poller import ReadinessPoller
+from kazoo_actors.actors.transport import (
+    SipTransport,
+    TransportError,
+    WatchedUpgrade,
+    start_watched,
+)
+
+OPTIONS = (
+    "OPTIONS sip:pat@t.test SIP/2.0\r\n"
+    "Via: SIP/2.0/WS srv.test;branch=z9hG4bKabc\r\n"
+    "From: <sip:srv@t.test>;tag=1\r\nTo: <sip:pat@t.test>\r\n"
+    "Call-ID: c1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+async def _serve(nursery: trio.Nursery, subprotocol: str | None = "sip") -> str:
+    async def accept(request: trio_websocket.WebSocketRequest) -> None:
+        ws = await request.accept(subprotocol=subprotocol)
+        try:
+            while True:
+                # Echo each message twice, so that one read may bring two frames.
+                message = await ws.get_message()
+                await ws.send_message(message)
+                await ws.send_message(message)
+        except trio_websocket.ConnectionClosed:
+            pass
+
+    server = await nursery.start(trio_websocket.serve_websocket, accept, "127.0.0.1", 0, None)
+    return f"ws://127.0.0.1:{server.port}/"
+
+
+def _poller() -> ReadinessPoller:
+    poller = ReadinessPoller.current()
+    assert poller is not None
+    return poller
+
+
+async def _finish(upgrade: WatchedUpgrade, mailbox: Mailbox[str]) -> SipTransport:
+    with trio.fail_after(5):
+        while True:
+            if upgrade.watch.ready:
+                transport = upgrade.advance()
+                if transport is not None:
+                    return transport
+            await mailbox.park(math.inf, upgrade.watch.poller)
+
+
+async def test_open_send_and_receive_through_the_poller() -> None:
+    mailbox: Mailbox[str] = Mailbox()
+    async with trio.open_nursery() as nursery:
+        url = await _serve(nursery)
+        upgrade = start_watched(url, poller=_poller(), owner=mailbox, account="pat@t.test")
+        assert upgrade is not None
+        transport = await _finish(upgrade, mailbox)
+        assert transport.watch is upgrade.watch
+        await transport._ws.send_text(OPTIONS)
+        got = []
+        with trio.fail_after(5):
+            while len(got) < 2:
+                if not transport.watch.ready:
+                    await mailbox.park(math.inf, upgrade.watch.poller)
+                if transport.watch.ready:
+                    got.extend((await transport.receive_ready()).messages)
+        assert [m.method for m in got if isinstance(m, Request)] == ["OPTIONS", "OPTIONS"]
+        assert transport.stats.messages_received == 2
+        await transport.aclose()
+        assert not transport.open
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_refused_connection_is_a_transport_error() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    mailbox: Mailbox[str] = Mailbox()
+    with pytest.raises(TransportError, match="cannot connect"):
+        # Over loopback the refusal is known at once, or at the first step after the wait.
+        upgrade = start_watched(
+            f"ws://127.0.0.1:{port}/", poller=_poller(), owner=mailbox, account="a"
+        )
+        assert upgrade is not None
+        await _finish(upgrade, mailbox)
+
+
+async def test_a_refused_upgrade_is_a_transport_error() -> None:
+    mailbox: Mailbox[str] = Mailbox()
+    async with trio.open_nursery() as nursery:
+        url = await _serve(nursery, subprotocol=None)
+        upgrade = start_watched(url, poller=_poller(), owner=mailbox, account="a")
+        assert upgrade is not None
+        with pytest.raises(TransportError, match="'sip' WebSocket subprotocol"):
+            await _finish(upgrade, mailbox)
+        upgrade.abandon()
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("url", ["wss://127.0.0.1:5061/", "ws://localhost:5066/"])
+async def test_streams_are_left_to_connect(url: str) -> None:
+    mailbox: Mailbox[str] = Mailbox()
+    assert start_watched(url, poller=_poller(), owner=mailbox, account="a") is None
