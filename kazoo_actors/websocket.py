@@ -344,17 +344,32 @@ class WebSocketConnection:
 
     async def aclose(self, code: int = 1000) -> None:
         """Close politely when we still can; always releases the socket."""
+        if self.close_nowait(code):
+            return
         if self._state == _OPEN:
             self._state = _CLOSED
             frame = self._backlog + close_frame(code)
             self._backlog = b""
-            if self._raw is not None:
-                # Best effort and without waiting: a close frame is a few bytes.
-                with contextlib.suppress(OSError):
-                    self._raw.send(frame)
-            else:
-                await self._stream_send_briefly(frame)
+            await self._stream_send_briefly(frame)
         await self._release()
+
+    def close_nowait(self, code: int = 1000) -> bool:
+        """``aclose`` for a plain socket, which never waits; False (and nothing done) for a stream.
+
+        Its owner then needs no shielded scope around the close.
+        """
+        raw = self._raw
+        if raw is None:
+            return False
+        if self._state == _OPEN:
+            self._state = _CLOSED
+            frame = self._backlog + close_frame(code)
+            self._backlog = b""
+            # Best effort and without waiting: a close frame is a few bytes.
+            with contextlib.suppress(OSError):
+                raw.send(frame)
+        self._release_raw(raw)
+        return True
 
     async def _fail(self, code: int) -> None:
         """Send a close frame with ``code`` (best effort) and release the connection."""
@@ -367,10 +382,7 @@ class WebSocketConnection:
         self._state = _CLOSED
         raw = self._raw
         if raw is not None:
-            if raw.fileno() >= 0:
-                if self._trio_waited:
-                    trio.lowlevel.notify_closing(raw)
-                raw.close()
+            self._release_raw(raw)
             return
         assert self._stream is not None
         with trio.move_on_after(1) as scope:
@@ -378,6 +390,13 @@ class WebSocketConnection:
             await self._stream.aclose()
         if scope.cancelled_caught:
             await trio.aclose_forcefully(self._stream)
+
+    def _release_raw(self, raw: socket.socket) -> None:
+        self._state = _CLOSED
+        if raw.fileno() >= 0:
+            if self._trio_waited:
+                trio.lowlevel.notify_closing(raw)
+            raw.close()
 
     async def _stream_send_briefly(self, frame: bytes) -> None:
         assert self._stream is not None

@@ -210,6 +210,14 @@ class SipTransport:
             self.watch.forget()
         await self._ws.aclose()
 
+    def close_nowait(self) -> bool:
+        """Close a plain socket at once; False (nothing done) for a stream: ``aclose`` it."""
+        if self._ws.raw_socket is None:
+            return False
+        if self.watch is not None:
+            self.watch.forget()
+        return self._ws.close_nowait()
+
 
 class WatchedUpgrade:
     """A ws:// connection being opened in its owner's poller (see ``start_watched``)."""

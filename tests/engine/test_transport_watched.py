@@ -112,3 +112,32 @@ async def test_a_refused_upgrade_is_a_transport_error() -> None:
 async def test_streams_are_left_to_connect(url: str) -> None:
     mailbox: Mailbox[str] = Mailbox()
     assert start_watched(url, poller=_poller(), owner=mailbox, account="a") is None
+
+
+async def test_close_nowait_sends_a_close_frame_and_frees_the_socket() -> None:
+    mailbox: Mailbox[str] = Mailbox()
+    codes: list[int] = []
+
+    async def accept(request: trio_websocket.WebSocketRequest) -> None:
+        ws = await request.accept(subprotocol="sip")
+        try:
+            await ws.get_message()
+        except trio_websocket.ConnectionClosed as closed:
+            codes.append(closed.reason.code)
+
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(trio_websocket.serve_websocket, accept, "127.0.0.1", 0, None)
+        upgrade = start_watched(
+            f"ws://127.0.0.1:{server.port}/", poller=_poller(), owner=mailbox, account="a"
+        )
+        assert upgrade is not None
+        transport = await _finish(upgrade, mailbox)
+        fd = upgrade.watch.fd
+        assert transport.close_nowait()
+        assert not transport.open
+        assert fd not in _poller()._watches
+        with trio.fail_after(5):
+            while not codes:
+                await trio.sleep(0.01)
+        assert codes == [1000]
+        nursery.cancel_scope.cancel()
