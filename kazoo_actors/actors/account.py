@@ -658,8 +658,9 @@ class AccountActor:
             self._voicemail.connection_lost()  # its timers went with the others above
         self.calls.connection_lost()
         self._registration.transport_reset(trio.current_time())
-        with trio.CancelScope(shield=True):
-            await transport.aclose()
+        if not transport.close_nowait():
+            with trio.CancelScope(shield=True):
+                await transport.aclose()
         if self.state is AccountState.REGISTERED:
             self.state = AccountState.IDLE
 
