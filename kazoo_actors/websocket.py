@@ -53,6 +53,9 @@ _BROKEN = (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSE
 _OPEN = 0
 _CLOSED = 1
 
+# Non-blocking from the start where the system allows it: one ioctl fewer per connection.
+_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+
 
 class WebSocketError(Exception):
     """The WebSocket could not be opened, or broke while in use."""
@@ -514,8 +517,9 @@ class PlainUpgrade:
     __slots__ = ("_buffer", "_key", "_request", "_subprotocol", "_target", "connecting", "sock")
 
     def __init__(self, target: WebSocketUrl, family: int, subprotocol: str = "sip") -> None:
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setblocking(False)
+        sock = socket.socket(family, socket.SOCK_STREAM | _NONBLOCK)
+        if not _NONBLOCK:
+            sock.setblocking(False)
         try:
             error = sock.connect_ex((target.host, target.port))
             if error not in (0, errno.EINPROGRESS):
