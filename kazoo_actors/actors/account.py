@@ -6,7 +6,9 @@ roles as objects rather than as tasks of their own: the engine must keep
 task costs about 1.8 KB and a memory channel about 1.9 KB. So the actor waits
 in exactly one place (``_wait``): its socket, with a deadline at the earliest
 of its timers, interruptible by its ``Mailbox`` (commands from ``Account``
-and from the engine's connectivity monitor).
+and from the engine's connectivity monitor). For a plain ``ws://`` socket that
+wait is a ``Mailbox.park`` that the run's ``ReadinessPoller`` ends (socket
+news or the deadline) as a command does: no cancel scope per wait.
 
 Lifecycle (the seed's rules): connect and register; when the connection is
 lost or cannot be made, ask the reconnect policy for the next delay, announce
@@ -396,9 +398,12 @@ class AccountActor:
                     await self._timer_fired(name, now)
         if self._keepalive_news:
             await self._keepalive_work(transport)
-        for command in self.mailbox.take_all():
-            await self._command(command)
-        await self._perform(self.calls.outbound(self._endpoint))
+        if self.mailbox:
+            for command in self.mailbox.take_all():
+                await self._command(command)
+        outbound = self.calls.outbound(self._endpoint)
+        if outbound:  # seldom: most wake-ups bring the calls nothing to send
+            await self._perform(outbound)
 
     def _wake_for_calls(self) -> None:
         # A full mailbox already wakes us, and every wake drains the calls' queue.
@@ -463,8 +468,12 @@ class AccountActor:
         for action in actions:
             if isinstance(action, Send) and isinstance(action.message, Request):
                 await self._perform(self._endpoint.send_request(action.message))
+            elif isinstance(action, StartTimer):
+                self._timers[action.name] = trio.current_time() + action.seconds
+            elif isinstance(action, CancelTimer):
+                self._timers.pop(action.name, None)
             else:
-                await self._perform([action])
+                await self._send(action.message)
 
     async def _perform(self, outputs: list[Any]) -> None:
         if not outputs:

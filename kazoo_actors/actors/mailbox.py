@@ -14,6 +14,7 @@ such a scope, so nothing is lost either way.
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable
 from typing import Generic, TypeVar
 
 import trio
@@ -68,23 +69,24 @@ class Mailbox(Generic[T]):
         items, self._items = self._items, None
         return items or []
 
-    async def park(self, deadline: float, poller: ReadinessPoller) -> None:
+    def park(self, deadline: float, poller: ReadinessPoller) -> Awaitable[object]:
         """Sleep until ``wake`` (a command, the owner's socket via ``poller``) or ``deadline``.
 
-        Outside any cancel scope: waking reschedules the task, so nothing is
-        cancelled and no scope is built per wait. A cancellation from outside
-        (the engine stopping) still ends the wait as usual.
+        Await it at once: ``await mailbox.park(deadline, poller)``. Outside any
+        cancel scope: waking reschedules the task, so nothing is cancelled and
+        no scope is built per wait. A cancellation from outside (the engine
+        stopping) still ends the wait as usual. A plain function handing back
+        Trio's wait, so that resuming the actor passes one frame fewer.
         """
         self._scope = None
         if self._items:
-            await trio.lowlevel.checkpoint()
-            return
+            return trio.lowlevel.checkpoint()
         if deadline != self.registered_deadline:
             self.registered_deadline = deadline
             if deadline != math.inf:
                 poller.wake_at(deadline, self)
         self._task = trio.lowlevel.current_task()
-        await trio.lowlevel.wait_task_rescheduled(self._abort)
+        return trio.lowlevel.wait_task_rescheduled(self._abort)
 
     def _abort(self, _: object) -> trio.lowlevel.Abort:
         self._task = None
