@@ -6,10 +6,12 @@ for about 26 KB RSS, over the 20 KB budget. Here a plain ``ws://`` connection
 to an IP address is one non-blocking socket, waited on with
 ``trio.lowlevel.wait_readable`` / ``wait_writable`` (no trio socket wrapper or
 ``SocketStream`` per account: each was memory and a few checkpoints per
-message), plus a ``FrameDecoder``. ``wss://`` and host names go through a trio
-stream. The owner's single task calls ``receive`` and ``send_*``. Sending and
-receiving may happen in different tasks at the same time, but never two
-senders: the owner serialises sends.
+message), plus a ``FrameDecoder``. An owner that watches the socket itself
+(the account actor's ``ReadinessPoller``) opens it with ``PlainUpgrade`` and
+reads with ``read_available`` and ``take`` instead. ``wss://`` and host names
+go through a trio stream. The owner's single task calls ``receive`` and
+``send_*``. Sending and receiving may happen in different tasks at the same
+time, but never two senders: the owner serialises sends.
 """
 
 from __future__ import annotations
@@ -46,11 +48,15 @@ from kazoo_actors.websocket_frames import (
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _MAX_HANDSHAKE_BYTES = 16384
-_RECEIVE_BYTES = 65536
+RECEIVE_BYTES = 65536
+"""The most one read takes: a read that fills it may have left more in the socket."""
 _BROKEN = (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError)
 
 _OPEN = 0
 _CLOSED = 1
+
+# Non-blocking from the start where the system allows it: one ioctl fewer per connection.
+_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
 
 
 class WebSocketError(Exception):
@@ -99,8 +105,8 @@ class WebSocketUrl:
 
 
 @functools.lru_cache(maxsize=64)
-def _parse_url(url: str) -> WebSocketUrl:
-    # Every reconnect of every account parses the same few URLs.
+def parse_url(url: str) -> WebSocketUrl:
+    """``WebSocketUrl.parse``, cached: every reconnect of every account parses the same few URLs."""
     return WebSocketUrl.parse(url)
 
 
@@ -197,6 +203,7 @@ class WebSocketConnection:
         "_sending",
         "_state",
         "_stream",
+        "_trio_waited",
         "bytes_received",
         "bytes_sent",
     )
@@ -217,6 +224,9 @@ class WebSocketConnection:
         self._sending = False
         self._backlog = b""
         self._decoder = FrameDecoder(trailing_data)
+        # Whether Trio's own epoll may know the socket (we waited through it): then it
+        # must hear of the close first. A socket only our owner's poller watched need not.
+        self._trio_waited = False
         self.bytes_sent = 0
         self.bytes_received = 0
 
@@ -227,7 +237,21 @@ class WebSocketConnection:
     async def send_text(self, text: str | bytes) -> None:
         """Send one text message; bytes are taken as its UTF-8 encoding."""
         payload = text if isinstance(text, bytes) else text.encode("utf-8")
-        await self._send(self._frame(OP_TEXT, payload))
+        frame = self._frame(OP_TEXT, payload)
+        raw = self._raw
+        if raw is not None and not self._backlog and not self._sending:
+            # The usual case inline (one coroutine fewer per message): the kernel takes it all.
+            try:
+                sent = raw.send(frame)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                raise WebSocketError(f"WebSocket send failed: {exc!r}") from exc
+            self.bytes_sent += sent
+            if sent == len(frame):
+                return
+            frame = frame[sent:]
+        await self._send(frame)
 
     async def ping(self, payload: bytes = KEEPALIVE_PAYLOAD) -> None:
         frame = KEEPALIVE_PING if payload == KEEPALIVE_PAYLOAD else None
@@ -251,17 +275,41 @@ class WebSocketConnection:
         if raw is None:
             data = await self._read_stream()
         else:
-            # Inline rather than a helper coroutine: an idle account is suspended
-            # here, and every frame on that stack is ~200 bytes per account.
+            self._trio_waited = True
             while True:
                 try:
                     await trio.lowlevel.wait_readable(raw)
-                    data = raw.recv(_RECEIVE_BYTES)
+                    data = raw.recv(RECEIVE_BYTES)
                 except BlockingIOError:
                     continue
                 except (trio.ClosedResourceError, OSError):
                     data = b""
                 break
+        return await self.take(data)
+
+    @property
+    def raw_socket(self) -> socket.socket | None:
+        """The plain socket, for an owner that waits for it in its own poller; None for a stream."""
+        return self._raw
+
+    def read_available(self) -> bytes | None:
+        """What the plain socket holds now (at most ``RECEIVE_BYTES``), without waiting.
+
+        None when it holds nothing; ``b""`` when the connection ended. Hand the
+        bytes to ``take``.
+        """
+        if self._state != _OPEN:
+            return b""
+        assert self._raw is not None
+        try:
+            return self._raw.recv(RECEIVE_BYTES)
+        except BlockingIOError:
+            return None
+        except OSError:
+            return b""
+
+    async def take(self, data: bytes) -> Received:
+        """The frames in bytes read from the server; pings are answered, a close echoed."""
         self.bytes_received += len(data)
         if not data:
             self._state = _CLOSED
@@ -315,17 +363,32 @@ class WebSocketConnection:
 
     async def aclose(self, code: int = 1000) -> None:
         """Close politely when we still can; always releases the socket."""
+        if self.close_nowait(code):
+            return
         if self._state == _OPEN:
             self._state = _CLOSED
             frame = self._backlog + close_frame(code)
             self._backlog = b""
-            if self._raw is not None:
-                # Best effort and without waiting: a close frame is a few bytes.
-                with contextlib.suppress(OSError):
-                    self._raw.send(frame)
-            else:
-                await self._stream_send_briefly(frame)
+            await self._stream_send_briefly(frame)
         await self._release()
+
+    def close_nowait(self, code: int = 1000) -> bool:
+        """``aclose`` for a plain socket, which never waits; False (and nothing done) for a stream.
+
+        Its owner then needs no shielded scope around the close.
+        """
+        raw = self._raw
+        if raw is None:
+            return False
+        if self._state == _OPEN:
+            self._state = _CLOSED
+            frame = self._backlog + close_frame(code)
+            self._backlog = b""
+            # Best effort and without waiting: a close frame is a few bytes.
+            with contextlib.suppress(OSError):
+                raw.send(frame)
+        self._release_raw(raw)
+        return True
 
     async def _fail(self, code: int) -> None:
         """Send a close frame with ``code`` (best effort) and release the connection."""
@@ -338,9 +401,7 @@ class WebSocketConnection:
         self._state = _CLOSED
         raw = self._raw
         if raw is not None:
-            if raw.fileno() >= 0:
-                trio.lowlevel.notify_closing(raw)
-                raw.close()
+            self._release_raw(raw)
             return
         assert self._stream is not None
         with trio.move_on_after(1) as scope:
@@ -348,6 +409,13 @@ class WebSocketConnection:
             await self._stream.aclose()
         if scope.cancelled_caught:
             await trio.aclose_forcefully(self._stream)
+
+    def _release_raw(self, raw: socket.socket) -> None:
+        self._state = _CLOSED
+        if raw.fileno() >= 0:
+            if self._trio_waited:
+                trio.lowlevel.notify_closing(raw)
+            raw.close()
 
     async def _stream_send_briefly(self, frame: bytes) -> None:
         assert self._stream is not None
@@ -367,7 +435,7 @@ class WebSocketConnection:
     async def _read_stream(self) -> bytes:
         assert self._stream is not None
         try:
-            return bytes(await self._stream.receive_some(_RECEIVE_BYTES))
+            return bytes(await self._stream.receive_some(RECEIVE_BYTES))
         except _BROKEN:
             return b""
 
@@ -398,7 +466,7 @@ class WebSocketConnection:
             self.bytes_sent += sent
             data = data[sent:]
             if data:
-                self._sending = True
+                self._sending = self._trio_waited = True
                 try:
                     await trio.lowlevel.wait_writable(raw)
                 except (trio.ClosedResourceError, OSError) as exc:
@@ -423,7 +491,7 @@ async def open_websocket(
     The caller bounds the time with a cancel scope. For ``wss://`` without an
     explicit context, certificates are verified with the system's trust store.
     """
-    target = url if isinstance(url, WebSocketUrl) else _parse_url(url)
+    target = url if isinstance(url, WebSocketUrl) else parse_url(url)
     family = target.literal_family
     if family is not None and not target.secure:
         return await _open_plain(target, family, subprotocol)
@@ -453,52 +521,104 @@ async def open_websocket(
     return WebSocketConnection(stream=stream, trailing_data=rest)
 
 
+class PlainUpgrade:
+    """A ws:// upgrade on a socket of our own, advanced without waiting by whoever waits for it.
+
+    ``open_websocket`` drives it with Trio's socket waits. An account actor drives
+    it from its one wait (``ReadinessPoller``), where a command or a deadline can
+    wake it without aborting the upgrade. No frame goes out before the 101: the
+    connection exists only once the answer was checked.
+    """
+
+    __slots__ = ("_buffer", "_key", "_request", "_subprotocol", "_target", "connecting", "sock")
+
+    def __init__(self, target: WebSocketUrl, family: int, subprotocol: str = "sip") -> None:
+        sock = socket.socket(family, socket.SOCK_STREAM | _NONBLOCK)
+        if not _NONBLOCK:
+            sock.setblocking(False)
+        try:
+            error = sock.connect_ex((target.host, target.port))
+            if error not in (0, errno.EINPROGRESS):
+                raise OSError(error, os.strerror(error))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:
+            sock.close()
+            raise WebSocketError(f"cannot connect to {target.host}:{target.port}: {exc}") from exc
+        self.sock = sock
+        self._target = target
+        self._subprotocol = subprotocol
+        self._key = handshake_key()
+        self._request = upgrade_request(target, self._key, subprotocol)
+        self._buffer = b""
+        self.connecting = True
+        """Until the upgrade request went out: wait for the socket to be writable."""
+
+    def advance(self) -> WebSocketConnection | None:
+        """Do what the socket allows now; the connection once the server accepted the upgrade.
+
+        None while more is needed: wait until ``sock`` is writable while
+        ``connecting``, readable after (this read to its end: only new data
+        makes it readable again). Raises WebSocketError, HandshakeRefused when
+        the server answered but not with a proper 101.
+        """
+        sock = self.sock
+        target = self._target
+        if self.connecting:
+            # Sending is how we learn the connect's outcome: over loopback it is usually
+            # complete already, which saves a wait and a second connect() call.
+            try:
+                sent = sock.send(self._request)
+            except BlockingIOError:
+                return None
+            except OSError as exc:
+                raise WebSocketError(
+                    f"cannot connect to {target.host}:{target.port}: {exc}"
+                ) from exc
+            if sent != len(self._request):
+                # A few hundred bytes into an empty socket buffer are taken whole.
+                raise HandshakeRefused("could not send the upgrade request at once")
+            self.connecting = False
+            return None  # the answer cannot be there yet
+        buffer = self._buffer
+        while b"\r\n\r\n" not in buffer:
+            if len(buffer) > _MAX_HANDSHAKE_BYTES:
+                raise HandshakeRefused("upgrade response headers too long")
+            try:
+                chunk = sock.recv(4096)
+            except BlockingIOError:
+                self._buffer = buffer
+                return None
+            except OSError as exc:
+                raise WebSocketError(
+                    f"WebSocket handshake with {target.host} failed: {exc}"
+                ) from exc
+            if not chunk:
+                raise HandshakeRefused("server closed the connection during the upgrade")
+            buffer += chunk
+        head, _, rest = buffer.partition(b"\r\n\r\n")
+        check_upgrade_response(head, self._key, self._subprotocol)
+        return WebSocketConnection(raw=sock, trailing_data=rest)
+
+    def abandon(self) -> None:
+        """Close the socket of an upgrade that will not complete."""
+        self.sock.close()
+
+
 async def _open_plain(target: WebSocketUrl, family: int, subprotocol: str) -> WebSocketConnection:
     """ws:// to an IP literal: one socket of our own, no happy-eyeballs nursery, no wrappers."""
-    raw = socket.socket(family, socket.SOCK_STREAM)
-    raw.setblocking(False)
+    upgrade = PlainUpgrade(target, family, subprotocol)
     try:
-        try:
-            address = (target.host, target.port)
-            error = raw.connect_ex(address)
-            if error == errno.EINPROGRESS:
-                # Over loopback the handshake is usually complete by now: asking again
-                # says so (0) and saves a wait, a task switch and an epoll round.
-                error = raw.connect_ex(address)
-                if error in (errno.EINPROGRESS, errno.EALREADY):
-                    await trio.lowlevel.wait_writable(raw)
-                    error = raw.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                elif error == errno.EISCONN:
-                    error = 0
-            if error:
-                raise OSError(error, os.strerror(error))
-        except OSError as exc:
-            raise WebSocketError(f"cannot connect to {target.host}:{target.port}: {exc}") from exc
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        key = handshake_key()
-        request = upgrade_request(target, key, subprotocol)
-        try:
-            # A few hundred bytes into an empty socket buffer: taken whole.
-            if raw.send(request) != len(request):
-                raise HandshakeRefused("could not send the upgrade request at once")
-
-            async def receive_some(size: int) -> bytes:
-                while True:
-                    await trio.lowlevel.wait_readable(raw)
-                    try:
-                        return raw.recv(size)
-                    except BlockingIOError:
-                        continue
-
-            head, rest = await _read_head(receive_some)
-        except OSError as exc:
-            raise WebSocketError(f"WebSocket handshake with {target.host} failed: {exc}") from exc
-        check_upgrade_response(head, key, subprotocol)
+        while (connection := upgrade.advance()) is None:
+            if upgrade.connecting:
+                await trio.lowlevel.wait_writable(upgrade.sock)
+            else:
+                await trio.lowlevel.wait_readable(upgrade.sock)
     except BaseException:
-        trio.lowlevel.notify_closing(raw)
-        raw.close()
+        trio.lowlevel.notify_closing(upgrade.sock)
+        upgrade.abandon()
         raise
-    return WebSocketConnection(raw=raw, trailing_data=rest)
+    connection._trio_waited = True
+    return connection
 
 
 async def _read_head(

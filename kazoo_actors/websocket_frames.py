@@ -15,6 +15,7 @@ nothing a third party chooses).
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 
@@ -68,12 +69,19 @@ def client_frame(opcode: int, payload: bytes, key: bytes | None = None) -> bytes
         head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
     if not length:
         return head + key
-    # XOR as one big integer: a few C calls instead of a Python loop per byte.
-    pad = (key * (length // 4 + 1))[:length]
-    masked = (int.from_bytes(payload, "little") ^ int.from_bytes(pad, "little")).to_bytes(
-        length, "little"
-    )
+    # XOR as one big integer: a few C calls instead of a Python loop per byte. The key
+    # repeated over the payload is the key times 1 in every 32-bit word (no carries),
+    # cut to the payload's length: no padding bytes built and converted per frame.
+    repeat, cut = _repetition(length)
+    pad = int.from_bytes(key, "little") * repeat & cut
+    masked = (int.from_bytes(payload, "little") ^ pad).to_bytes(length, "little")
     return head + key + masked
+
+
+@functools.lru_cache(maxsize=4096)
+def _repetition(length: int) -> tuple[int, int]:
+    """For a ``length``-byte payload: 1 in each 32-bit word covering it, and its bit mask."""
+    return int.from_bytes(b"\1\0\0\0" * (length // 4 + 1), "little"), (1 << 8 * length) - 1
 
 
 KEEPALIVE_PAYLOAD = b"ka"

@@ -6,7 +6,9 @@ roles as objects rather than as tasks of their own: the engine must keep
 task costs about 1.8 KB and a memory channel about 1.9 KB. So the actor waits
 in exactly one place (``_wait``): its socket, with a deadline at the earliest
 of its timers, interruptible by its ``Mailbox`` (commands from ``Account``
-and from the engine's connectivity monitor).
+and from the engine's connectivity monitor). For a plain ``ws://`` socket that
+wait is a ``Mailbox.park`` that the run's ``ReadinessPoller`` ends (socket
+news or the deadline) as a command does: no cancel scope per wait.
 
 Lifecycle (the seed's rules): connect and register; when the connection is
 lost or cannot be made, ask the reconnect policy for the next delay, announce
@@ -48,6 +50,7 @@ from kazoo_actors.actors.account_state import (
 from kazoo_actors.actors.call_router import CallRouter, CallWork
 from kazoo_actors.actors.keepalive import KeepaliveScheduler
 from kazoo_actors.actors.mailbox import Mailbox
+from kazoo_actors.actors.readiness_poller import ReadinessPoller
 from kazoo_actors.actors.registration import Outcome, RegistrationResult, RegistrationRole
 from kazoo_actors.actors.server_requests import answer_request
 from kazoo_actors.actors.sip_endpoint import (
@@ -61,7 +64,9 @@ from kazoo_actors.actors.transport import (
     SipTransport,
     TransportError,
     TransportStatistics,
+    WatchedUpgrade,
     connect,
+    start_watched,
 )
 from kazoo_actors.actors.voicemail import VoicemailRole
 from kazoo_actors.attempt_gate import AttemptGate
@@ -297,6 +302,24 @@ class AccountActor:
     async def _connect(self) -> SipTransport | None:
         assert self.params.ws_url is not None  # the engine refuses accounts without one
         deadline = trio.current_time() + self.connect_timeout
+        poller = ReadinessPoller.current()
+        if poller is not None:
+            try:
+                upgrade = start_watched(
+                    self.params.ws_url,
+                    poller=poller,
+                    owner=self.mailbox,
+                    account=self.name,
+                    keepalive_interval=self.params.keepalive_interval,
+                    pong_timeout=self.pong_timeout,
+                    stats=self._stats,
+                )
+            except TransportError as exc:
+                log.info("account %s: %s", self.name, exc)
+                return None
+            if upgrade is not None:
+                return await self._upgrade(upgrade, deadline)
+        # A stream (wss://, a host name): its connect is one cancellable wait.
         transport: SipTransport | None = None
         while transport is None and trio.current_time() < deadline and self._end is None:
             with self.mailbox.interruptible(deadline):
@@ -319,10 +342,42 @@ class AccountActor:
             return None
         return transport
 
+    async def _upgrade(self, upgrade: WatchedUpgrade, deadline: float) -> SipTransport | None:
+        """Wait in the poller for the server's answer, handling commands meanwhile."""
+        watch = upgrade.watch
+        transport = None
+        try:
+            while True:
+                if watch.ready:
+                    transport = upgrade.advance()
+                    if transport is not None:
+                        return transport
+                if self._end is not None or trio.current_time() >= deadline:
+                    return None
+                await self.mailbox.park(deadline, watch.poller)
+                for command in self.mailbox.take_all():
+                    await self._command(command)
+        except TransportError as exc:
+            log.info("account %s: %s", self.name, exc)
+            return None
+        finally:
+            if transport is None:
+                upgrade.abandon()
+
     async def _wait(self, transport: SipTransport) -> None:
         deadline = min(self._timers.values(), default=math.inf)
         inbound = None
-        if not self._keepalive_news:
+        watch = transport.watch
+        if self._keepalive_news:
+            pass
+        elif watch is not None:
+            if watch.ready:
+                await trio.lowlevel.checkpoint()  # news came while we were busy
+            else:
+                await self.mailbox.park(deadline, watch.poller)
+            if watch.ready:
+                inbound = await transport.receive_ready()
+        else:
             with self.mailbox.interruptible(deadline):
                 inbound = await transport.receive()
                 while not inbound.messages and not inbound.closed:
@@ -343,9 +398,12 @@ class AccountActor:
                     await self._timer_fired(name, now)
         if self._keepalive_news:
             await self._keepalive_work(transport)
-        for command in self.mailbox.take_all():
-            await self._command(command)
-        await self._perform(self.calls.outbound(self._endpoint))
+        if self.mailbox:
+            for command in self.mailbox.take_all():
+                await self._command(command)
+        outbound = self.calls.outbound(self._endpoint)
+        if outbound:  # seldom: most wake-ups bring the calls nothing to send
+            await self._perform(outbound)
 
     def _wake_for_calls(self) -> None:
         # A full mailbox already wakes us, and every wake drains the calls' queue.
@@ -410,8 +468,12 @@ class AccountActor:
         for action in actions:
             if isinstance(action, Send) and isinstance(action.message, Request):
                 await self._perform(self._endpoint.send_request(action.message))
+            elif isinstance(action, StartTimer):
+                self._timers[action.name] = trio.current_time() + action.seconds
+            elif isinstance(action, CancelTimer):
+                self._timers.pop(action.name, None)
             else:
-                await self._perform([action])
+                await self._send(action.message)
 
     async def _perform(self, outputs: list[Any]) -> None:
         if not outputs:
@@ -605,8 +667,9 @@ class AccountActor:
             self._voicemail.connection_lost()  # its timers went with the others above
         self.calls.connection_lost()
         self._registration.transport_reset(trio.current_time())
-        with trio.CancelScope(shield=True):
-            await transport.aclose()
+        if not transport.close_nowait():
+            with trio.CancelScope(shield=True):
+                await transport.aclose()
         if self.state is AccountState.REGISTERED:
             self.state = AccountState.IDLE
 

@@ -1,29 +1,39 @@
-"""A bounded command inbox that interrupts its owner's single wait.
+"""A bounded command inbox that wakes its owner's single wait.
 
 An account actor waits on its socket and on its timers in one task; a command
 from the program (logout, reconnect, connectivity news) must wake that wait.
 A memory channel would need a second task to listen on it (about 3.7 KB per
 account with the channel), so commands go into a short list here and ``put``
-cancels the owner's current receive scope. Only the receive sits inside that
-scope, and a cancelled receive loses no data, so nothing is lost by waking.
+wakes the owner: when it is parked (``park``, waiting for its socket through
+the ``ReadinessPoller``), by rescheduling it; when it waits inside an
+``interruptible`` scope (a TLS stream, a connect through a name, the pause
+between attempts), by cancelling that scope. Only a cancel-safe wait sits in
+such a scope, so nothing is lost either way.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Awaitable
 from typing import Generic, TypeVar
 
 import trio
+
+from kazoo_actors.actors.readiness_poller import ReadinessPoller
 
 T = TypeVar("T")
 
 
 class Mailbox(Generic[T]):
-    __slots__ = ("_items", "_limit", "_scope")
+    __slots__ = ("_items", "_limit", "_scope", "_task", "registered_deadline")
 
     def __init__(self, limit: int = 32) -> None:
         self._items: list[T] | None = None
         self._limit = limit
         self._scope: trio.CancelScope | None = None
+        self._task: trio.lowlevel.Task | None = None
+        self.registered_deadline = math.inf
+        """The deadline the poller holds for us (``math.inf``: none)."""
 
     def __len__(self) -> int:
         return 0 if self._items is None else len(self._items)
@@ -35,17 +45,52 @@ class Mailbox(Generic[T]):
         elif len(self._items) >= self._limit:
             raise trio.WouldBlock
         self._items.append(item)
-        if self._scope is not None:
-            self._scope.cancel()
+        self.wake()
 
     def wake(self) -> None:
         """Interrupt the owner's current wait without a command (it checks its own flags)."""
-        if self._scope is not None:
+        task = self._task
+        if task is not None:
+            self._task = None
+            trio.lowlevel.reschedule(task)
+        elif self._scope is not None:
             self._scope.cancel()
+
+    def deadline_passed(self, deadline: float) -> None:
+        """The poller's call at a deadline we registered: wake unless we registered another."""
+        if deadline == self.registered_deadline:
+            self.registered_deadline = math.inf
+            task = self._task
+            if task is not None:
+                self._task = None
+                trio.lowlevel.reschedule(task)
 
     def take_all(self) -> list[T]:
         items, self._items = self._items, None
         return items or []
+
+    def park(self, deadline: float, poller: ReadinessPoller) -> Awaitable[object]:
+        """Sleep until ``wake`` (a command, the owner's socket via ``poller``) or ``deadline``.
+
+        Await it at once: ``await mailbox.park(deadline, poller)``. Outside any
+        cancel scope: waking reschedules the task, so nothing is cancelled and
+        no scope is built per wait. A cancellation from outside (the engine
+        stopping) still ends the wait as usual. A plain function handing back
+        Trio's wait, so that resuming the actor passes one frame fewer.
+        """
+        self._scope = None
+        if self._items:
+            return trio.lowlevel.checkpoint()
+        if deadline != self.registered_deadline:
+            self.registered_deadline = deadline
+            if deadline != math.inf:
+                poller.wake_at(deadline, self)
+        self._task = trio.lowlevel.current_task()
+        return trio.lowlevel.wait_task_rescheduled(self._abort)
+
+    def _abort(self, _: object) -> trio.lowlevel.Abort:
+        self._task = None
+        return trio.lowlevel.Abort.SUCCEEDED
 
     def interruptible(self, deadline: float) -> trio.CancelScope:
         """A scope ending at ``deadline`` or at the next ``put``, whichever comes first.

@@ -26,12 +26,17 @@ import attrs
 import trio
 from sipmessage import Request, Response
 
+from kazoo_actors.actors.readiness_poller import Owner, ReadinessPoller, Watch
 from kazoo_actors.websocket import (
+    RECEIVE_BYTES,
+    PlainUpgrade,
+    Received,
     WebSocketConnection,
     WebSocketError,
     default_ssl_context,
     insecure_ssl_context,
     open_websocket,
+    parse_url,
 )
 from protocols.sip.errors import ParseError
 from protocols.sip.message import parse_message
@@ -86,6 +91,7 @@ class SipTransport:
         "ping_sent_at",
         "pong_timeout",
         "stats",
+        "watch",
     )
 
     def __init__(
@@ -107,6 +113,8 @@ class SipTransport:
         self.stats = stats or TransportStatistics()
         self.owner: Any = None
         """Whoever the keep-alive scheduler reports to (the account actor's mailbox)."""
+        self.watch: Watch | None = None
+        """The socket's place in its owner's poller; None when the owner waits in ``receive``."""
 
     @property
     def open(self) -> bool:
@@ -160,8 +168,20 @@ class SipTransport:
 
     async def receive(self, now_fn: Callable[[], float] = trio.current_time) -> Inbound:
         """Wait for the next frames; cancel-safe (nothing is lost when cancelled)."""
-        received = await self._ws.receive()
-        now = now_fn()
+        return self._inbound(await self._ws.receive(), now_fn())
+
+    async def receive_ready(self) -> Inbound:
+        """Read, without waiting, what the socket ``watch`` says is there."""
+        watch = self.watch
+        assert watch is not None
+        data = self._ws.read_available()
+        # Ready until a read comes back short: only data arriving later raises a new edge.
+        watch.ready = data is not None and len(data) >= RECEIVE_BYTES
+        if data is None:
+            return _QUIET
+        return self._inbound(await self._ws.take(data), trio.current_time())
+
+    def _inbound(self, received: Received, now: float) -> Inbound:
         if received.messages or received.pongs or received.pings:
             # Any traffic proves the server alive; postpone the next ping.
             self.ping_sent_at = None
@@ -186,7 +206,104 @@ class SipTransport:
         return Inbound(messages=messages, closed=received.closed)
 
     async def aclose(self) -> None:
+        if self.watch is not None:
+            self.watch.forget()
         await self._ws.aclose()
+
+    def close_nowait(self) -> bool:
+        """Close a plain socket at once; False (nothing done) for a stream: ``aclose`` it."""
+        if self._ws.raw_socket is None:
+            return False
+        if self.watch is not None:
+            self.watch.forget()
+        return self._ws.close_nowait()
+
+
+class WatchedUpgrade:
+    """A ws:// connection being opened in its owner's poller (see ``start_watched``)."""
+
+    __slots__ = ("_account", "_keepalive_interval", "_pong_timeout", "_stats", "_upgrade", "watch")
+
+    def __init__(
+        self,
+        upgrade: PlainUpgrade,
+        watch: Watch,
+        *,
+        account: str,
+        keepalive_interval: float,
+        pong_timeout: float,
+        stats: TransportStatistics | None,
+    ) -> None:
+        self._upgrade = upgrade
+        self.watch = watch
+        self._account = account
+        self._keepalive_interval = keepalive_interval
+        self._pong_timeout = pong_timeout
+        self._stats = stats
+
+    def advance(self) -> SipTransport | None:
+        """Progress once ``watch`` is ready; the transport once the server accepted the upgrade."""
+        self.watch.ready = False  # each step goes as far as the socket allows
+        try:
+            ws = self._upgrade.advance()
+        except WebSocketError as exc:
+            raise TransportError(str(exc)) from exc
+        if ws is None:
+            return None
+        transport = SipTransport(
+            ws,
+            account=self._account,
+            keepalive_interval=self._keepalive_interval,
+            pong_timeout=self._pong_timeout,
+            now=trio.current_time(),
+            stats=self._stats,
+        )
+        transport.watch = self.watch
+        return transport
+
+    def abandon(self) -> None:
+        self.watch.forget()
+        self._upgrade.abandon()
+
+
+def start_watched(
+    url: str,
+    *,
+    poller: ReadinessPoller,
+    owner: Owner,
+    account: str,
+    keepalive_interval: float = 25.0,
+    pong_timeout: float = 10.0,
+    stats: TransportStatistics | None = None,
+) -> WatchedUpgrade | None:
+    """Begin a ws:// connection to an IP address without waiting, its socket in ``poller``.
+
+    ``owner`` is woken when the socket is ready; call ``advance`` then. None
+    for a URL that needs a stream (``wss://``, a host name): use ``connect``.
+    """
+    target = parse_url(url)
+    family = target.literal_family
+    if target.secure or family is None:
+        return None
+    try:
+        upgrade = PlainUpgrade(target, family, "sip")
+    except WebSocketError as exc:
+        raise TransportError(str(exc)) from exc
+    try:
+        upgrade.advance()  # sends the request at once when the connect is complete
+    except WebSocketError as exc:
+        upgrade.abandon()
+        raise TransportError(str(exc)) from exc
+    # Writability matters only while the connect is in progress (not over loopback).
+    watch = poller.watch(upgrade.sock.fileno(), owner, writable=upgrade.connecting)
+    return WatchedUpgrade(
+        upgrade,
+        watch,
+        account=account,
+        keepalive_interval=keepalive_interval,
+        pong_timeout=pong_timeout,
+        stats=stats,
+    )
 
 
 async def connect(

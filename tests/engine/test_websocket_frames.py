@@ -49,6 +49,14 @@ def test_client_frames_unmask_to_the_payload(payload: bytes) -> None:
     assert unmask(client_frame(OP_TEXT, payload)) == (OP_TEXT, payload)
 
 
+@given(st.binary(max_size=3000), st.binary(min_size=4, max_size=4))
+def test_masking_is_the_bytewise_xor_with_the_key(payload: bytes, key: bytes) -> None:
+    frame = client_frame(OP_TEXT, payload, key)
+    expected = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    assert frame.endswith(key + expected)
+    assert frame[2 if len(payload) < 126 else 4 :].startswith(key)
+
+
 def test_masking_keys_differ_between_frames() -> None:
     frames = {client_frame(OP_TEXT, b"REGISTER")[2:6] for _ in range(20)}
     assert len(frames) > 1
