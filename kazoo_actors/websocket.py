@@ -241,13 +241,7 @@ class WebSocketConnection:
         raw = self._raw
         if raw is not None and not self._backlog and not self._sending:
             # The usual case inline (one coroutine fewer per message): the kernel takes it all.
-            try:
-                sent = raw.send(frame)
-            except BlockingIOError:
-                sent = 0
-            except OSError as exc:
-                raise WebSocketError(f"WebSocket send failed: {exc!r}") from exc
-            self.bytes_sent += sent
+            sent = self._send_some(raw, frame)
             if sent == len(frame):
                 return
             frame = frame[sent:]
@@ -457,14 +451,7 @@ class WebSocketConnection:
         # Plain socket: the kernel nearly always takes a SIP message whole at
         # once, so try first and wait (and checkpoint) only when it is full.
         while data:
-            try:
-                sent = raw.send(data)
-            except BlockingIOError:
-                sent = 0
-            except OSError as exc:
-                raise WebSocketError(f"WebSocket send failed: {exc!r}") from exc
-            self.bytes_sent += sent
-            data = data[sent:]
+            data = data[self._send_some(raw, data) :]
             if data:
                 self._sending = self._trio_waited = True
                 try:
@@ -473,6 +460,17 @@ class WebSocketConnection:
                     raise WebSocketError(f"WebSocket send failed: {exc!r}") from exc
                 finally:
                     self._sending = False
+
+    def _send_some(self, raw: socket.socket, data: bytes) -> int:
+        """What the kernel takes of ``data`` now, without waiting (0 when its buffer is full)."""
+        try:
+            sent = raw.send(data)
+        except BlockingIOError:
+            return 0
+        except OSError as exc:
+            raise WebSocketError(f"WebSocket send failed: {exc!r}") from exc
+        self.bytes_sent += sent
+        return sent
 
 
 def handshake_key() -> bytes:
