@@ -26,9 +26,10 @@ class ParsedHeaders(Headers):
         self._index: dict[str, list[str]] = {}
         self._typed: dict[str, object] = {}
 
-    def load(self, name: str, values: list[str], typed: object = None) -> None:
-        """Append a whole new field at once (the parser's fast path)."""
-        key = name.lower()
+    def load(self, name: str, values: list[str], typed: object = None, key: str = "") -> None:
+        """Append a whole new field at once (the parser's fast path); ``key``
+        is ``name.lower()`` when the caller has it already."""
+        key = key or name.lower()
         self._list.append((name, values))
         self._index[key] = values
         if typed is not None:

@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocols.sip.errors import ParseError
-from protocols.sip.header_fields import FIELDS
+from protocols.sip.header_fields import (
+    FIELDS,
+    FieldSpec,
+    checked_lazily,
+    load_values,
+    split_values,
+    typed_value,
+)
 
 _REMEMBERED = sorted(key for key, spec in FIELDS.items() if hasattr(spec.parse, "__wrapped__"))
 
@@ -71,3 +78,44 @@ def test_a_remembered_parse_equals_a_fresh_one(key: str, text: str) -> None:
     # never remembered, so it raises both times.
     assert _outcome(spec.parse, text) == fresh
     assert _outcome(spec.parse, text) == fresh
+
+
+def _general_load(spec: FieldSpec, values: list[str]) -> object:
+    """What parse_message did before load_values: split, check, else parse."""
+    try:
+        stored = split_values(spec, values)
+        return stored, (None if checked_lazily(spec, stored) else typed_value(spec, stored))
+    except ParseError as exc:
+        return ("ParseError", str(exc))
+
+
+_VALUE_SAMPLES = [
+    *_SAMPLES,
+    "SIP/2.0/WS h.invalid;branch=z9hG4bK1;rport",
+    "SIP/2.0/WS h.invalid;branch=z9hG4bK1, SIP/2.0/UDP 1.2.3.4:5060",
+    "<sip:a@b>;tag=1",
+    '"A, b" <sip:a@b>, <sip:c@d>;expires=5',
+    "sip:a@b",
+    "*",
+    'Digest realm="a", nonce="b", qop="auth"',
+    'Digest realm="a", Realm="b"',
+    'Digest username="u", realm="r", nonce="n", uri="sip:r", response="x"',
+]
+
+
+@given(
+    st.sampled_from(sorted(FIELDS)),
+    st.lists(
+        st.one_of(st.sampled_from(_VALUE_SAMPLES), field_texts()).map(lambda v: v.strip(" \t")),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_loading_values_equals_splitting_checking_and_parsing(key: str, values: list[str]) -> None:
+    spec = FIELDS[key]
+    general = _general_load(spec, list(values))
+    try:
+        fast: object = load_values(spec, list(values))
+    except ParseError as exc:
+        fast = ("ParseError", str(exc))
+    assert fast == general
