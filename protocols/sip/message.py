@@ -381,7 +381,9 @@ def _field_name(raw: str) -> tuple[str, str]:
     return known
 
 
-def _load_fields(headers: ParsedHeaders, lines: list[str]) -> dict[str, tuple[list[str], object]]:
+def _load_fields(
+    headers: ParsedHeaders, lines: list[str]
+) -> dict[str, tuple[str, list[str], object]]:
     """Store every field; answer the stored values and typed value (``None``
     when checked lazily or not a field of ``FIELDS``) by lookup key."""
     grouped: dict[str, tuple[str, list[str]]] = {}
@@ -408,27 +410,26 @@ def _load_fields(headers: ParsedHeaders, lines: list[str]) -> dict[str, tuple[li
         else:
             previous = entry[1]
             previous.append(value.strip(" \t"))
-    loaded: dict[str, tuple[list[str], object]] = {}
+    loaded: dict[str, tuple[str, list[str], object]] = {}
     for key, (name, values) in grouped.items():
         spec = FIELDS.get(key)
         if spec is None:
-            headers.load(name, values, key=key)
-            loaded[key] = (values, None)
-            continue
-        stored, typed = load_values(spec, values)
-        headers.load(name, stored, typed, key=key)
-        loaded[key] = (stored, typed)
+            loaded[key] = (name, values, None)
+        else:
+            stored, typed = load_values(spec, values)
+            loaded[key] = (name, stored, typed)
+    headers.load_parsed(loaded)
     return loaded
 
 
 def _check_required(
-    message: SipRequest | SipResponse, loaded: dict[str, tuple[list[str], object]]
+    message: SipRequest | SipResponse, loaded: dict[str, tuple[str, list[str], object]]
 ) -> None:
     if not _REQUIRED_SET.issubset(loaded):
         missing = next(key for key in _REQUIRED if key not in loaded)
         raise ParseError(f"missing {FIELDS[missing].name} header")
     contact = loaded.get("contact")
-    wildcard = contact is not None and [v.strip() for v in contact[0]] == ["*"]
+    wildcard = contact is not None and [v.strip() for v in contact[1]] == ["*"]
     if isinstance(message, SipRequest):
         if message.cseq.method != message.method:
             raise ParseError("CSeq method does not match the request method")
@@ -438,11 +439,11 @@ def _check_required(
         raise ParseError("Contact: * in a response")
 
 
-def _body(loaded: dict[str, tuple[list[str], object]], body: bytes) -> bytes:
+def _body(loaded: dict[str, tuple[str, list[str], object]], body: bytes) -> bytes:
     found = loaded.get("content-length")
     if found is None:
         return body
-    length = cast(int, found[1])
+    length = cast(int, found[2])
     if length > len(body):
         raise ParseError(f"Content-Length {length} exceeds the {len(body)} body bytes")
     # Datagram octets past Content-Length are discarded (RFC 3261 section 18.3).

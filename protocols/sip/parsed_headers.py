@@ -26,14 +26,22 @@ class ParsedHeaders(Headers):
         self._index: dict[str, list[str]] = {}
         self._typed: dict[str, object] = {}
 
-    def load(self, name: str, values: list[str], typed: object = None, key: str = "") -> None:
-        """Append a whole new field at once (the parser's fast path); ``key``
-        is ``name.lower()`` when the caller has it already."""
-        key = key or name.lower()
+    def load(self, name: str, values: list[str], typed: object = None) -> None:
+        """Append a whole new field at once (the parser's fast path)."""
+        key = name.lower()
         self._list.append((name, values))
         self._index[key] = values
         if typed is not None:
             self._typed[key] = typed
+
+    def load_parsed(self, fields: dict[str, tuple[str, list[str], object]]) -> None:
+        """``load`` every field of a parsed message: by lower-case key, its
+        name, values and typed value (``None`` when not parsed yet)."""
+        for key, (name, values, typed) in fields.items():
+            self._list.append((name, values))
+            self._index[key] = values
+            if typed is not None:
+                self._typed[key] = typed
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._index
