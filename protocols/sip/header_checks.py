@@ -19,6 +19,7 @@ for bad input as before.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .header_syntax import HOST, TOKEN
@@ -57,6 +58,11 @@ def address_is_plain(text: str) -> bool:
     return _plain_address_match(text) is not None
 
 
+# The same From, To and Contact texts come back in every response of a
+# transaction (the 401 and the 200 to a REGISTER), and the registrar's 2xx
+# Contact is read again by registration_timing: remembering the verdict per
+# text (bounded, so hostile input cannot grow it) saves the regex walk.
+@functools.lru_cache(maxsize=2048)
 def _plain_address_match(text: str) -> re.Match[str] | None:
     match = _ADDRESS_RE.fullmatch(text)
     if match is None:
@@ -85,6 +91,9 @@ def plain_address_parts(text: str) -> tuple[str, dict[str, str]] | None:
     return match.group("host"), {name.lower(): value for name, value in pairs}
 
 
+# A registrar hands the same nonce to many accounts for a while, and the
+# digest client checks each challenge again when it answers it.
+@functools.lru_cache(maxsize=256)
 def challenge_is_plain(text: str) -> bool:
     """``parse_challenges(text)`` will succeed: one challenge of auth-params."""
     match = _CHALLENGE_RE.fullmatch(text)

@@ -8,6 +8,7 @@ message's accessors return.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, cast
@@ -83,8 +84,17 @@ class FieldSpec:
     check: Callable[[str], bool] | None = None
 
 
+def _remembered(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """``parse`` with its results kept per text, for fields whose values recur
+    from message to message (``CSeq: 2 REGISTER``, ``Content-Length: 0``, a
+    transaction's Call-ID). Only for immutable results, which messages can
+    share; bounded, so that hostile input cannot grow it; a failing parse
+    raises every time."""
+    return functools.lru_cache(maxsize=1024)(parse)
+
+
 def _uint(what: str, maximum: int = syntax.MAX_UINT32) -> Callable[[str], object]:
-    return lambda text: syntax.parse_uint(text, what, maximum)
+    return _remembered(lambda text: syntax.parse_uint(text, what, maximum))
 
 
 def _address(text: str) -> object:
@@ -107,21 +117,21 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("From", "single", _address, check=address_is_plain),
         FieldSpec("To", "single", _address, check=address_is_plain),
         FieldSpec("Refer-To", "single", _address, check=address_is_plain),
-        FieldSpec("Call-ID", "single", syntax.parse_call_id),
-        FieldSpec("CSeq", "single", syntax.parse_cseq),
+        FieldSpec("Call-ID", "single", _remembered(syntax.parse_call_id)),
+        FieldSpec("CSeq", "single", _remembered(syntax.parse_cseq)),
         FieldSpec("Max-Forwards", "single", _uint("Max-Forwards", 255)),
         FieldSpec("Content-Length", "single", _uint("Content-Length")),
         FieldSpec("Expires", "single", _uint("Expires")),
         FieldSpec("Min-Expires", "single", _uint("Min-Expires")),
-        FieldSpec("Retry-After", "single", syntax.parse_retry_after),
-        FieldSpec("Content-Type", "single", syntax.parse_media_type),
-        FieldSpec("Event", "single", syntax.parse_event),
-        FieldSpec("Subscription-State", "single", syntax.parse_subscription_state),
+        FieldSpec("Retry-After", "single", _remembered(syntax.parse_retry_after)),
+        FieldSpec("Content-Type", "single", _remembered(syntax.parse_media_type)),
+        FieldSpec("Event", "single", _remembered(syntax.parse_event)),
+        FieldSpec("Subscription-State", "single", _remembered(syntax.parse_subscription_state)),
         FieldSpec("WWW-Authenticate", "multi", syntax.parse_challenges, check=challenge_is_plain),
         FieldSpec("Proxy-Authenticate", "multi", syntax.parse_challenges, check=challenge_is_plain),
         FieldSpec("Authorization", "multi", _credentials),
         FieldSpec("Proxy-Authorization", "multi", _credentials),
-        FieldSpec("Date", "single", syntax.parse_date),
+        FieldSpec("Date", "single", _remembered(syntax.parse_date)),
     )
 }
 
@@ -154,6 +164,29 @@ def checked_lazily(spec: FieldSpec, stored: list[str]) -> bool:
     if check is None or (spec.kind == "single" and len(stored) != 1):
         return False
     return all(check(value) for value in stored)
+
+
+def load_values(spec: FieldSpec, values: list[str]) -> tuple[list[str], object]:
+    """The stored form of a field's values as received, and their typed value,
+    or ``None`` for values ``checked_lazily`` (parsed on first read instead).
+
+    One call per field instead of three: the common shapes (one value, no
+    comma) skip the list splitting.
+    """
+    check = spec.check
+    if len(values) == 1 and "," not in values[0]:
+        value = values[0]
+        if not value and not spec.empty_allowed and spec.kind == "list":
+            raise syntax.fail(spec.name, value)
+        if check is not None and check(value):
+            return values, None
+        if spec.kind == "single":
+            return values, spec.parse(value)
+        return values, typed_value(spec, values)
+    stored = split_values(spec, values)
+    if checked_lazily(spec, stored):
+        return stored, None
+    return stored, typed_value(spec, stored)
 
 
 def typed_value(spec: FieldSpec, values: list[str]) -> object:

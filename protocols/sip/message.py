@@ -16,6 +16,8 @@ Via/Contact/Route/Record-Route value, body cut to Content-Length), so
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from collections.abc import Callable
 from typing import cast
@@ -40,8 +42,7 @@ from .header_fields import (
     CANONICAL_NAMES,
     FIELDS,
     FieldSpec,
-    checked_lazily,
-    split_values,
+    load_values,
     typed_value,
 )
 from .header_values import Event, RetryAfter, SubscriptionState
@@ -51,6 +52,7 @@ from .parsed_headers import ParsedHeaders
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FIELD_NAME_RE = re.compile(syntax.TOKEN)
 _REQUIRED = ("via", "from", "to", "call-id", "cseq")
+_REQUIRED_SET = frozenset(_REQUIRED)
 
 
 def _reader(spec: FieldSpec) -> Callable[[list[str]], object]:
@@ -264,7 +266,11 @@ class SipRequest(CheckedMessage, Request):
     """A sipmessage ``Request`` with checked, cached typed accessors."""
 
     def __init__(self, method: str, uri: URI, body: bytes = b"") -> None:
-        super().__init__(method, uri, body)
+        # Request.__init__ sets these same four attributes, its headers a
+        # plain Headers that would be thrown away at once.
+        self.method = method
+        self.uri = uri
+        self.body = body
         self.headers = ParsedHeaders()
 
 
@@ -272,7 +278,10 @@ class SipResponse(CheckedMessage, Response):
     """A sipmessage ``Response`` with checked, cached typed accessors."""
 
     def __init__(self, code: int, phrase: str, body: bytes = b"") -> None:
-        super().__init__(code, phrase, body)
+        # As SipRequest: Response.__init__ would build a Headers to discard.
+        self.code = code
+        self.phrase = phrase
+        self.body = body
         self.headers = ParsedHeaders()
 
 
@@ -296,9 +305,9 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
         _check_controls(lines)
     message = _start_line(lines[0])
     headers = cast(ParsedHeaders, message.headers)
-    _load_fields(headers, lines)
-    _check_required(message, headers)
-    message.body = _body(headers, data[end + 4 :])
+    loaded = _load_fields(headers, lines)
+    _check_required(message, loaded)
+    message.body = _body(loaded, data[end + 4 :])
     return message
 
 
@@ -325,15 +334,7 @@ def _check_controls(lines: list[str]) -> None:
 
 def _start_line(line: str) -> SipRequest | SipResponse:
     if line[:4].upper() == "SIP/":
-        version, _, rest = line.partition(" ")
-        code_text, _, phrase = rest.partition(" ")
-        if version.upper() != "SIP/2.0":
-            raise ParseError(f"unsupported SIP version {version[:20]!r}")
-        if len(code_text) != 3 or not code_text.isascii() or not code_text.isdigit():
-            raise syntax.fail("status code", code_text)
-        code = int(code_text)
-        if not 100 <= code <= 699:
-            raise syntax.fail("status code", code_text)
+        code, phrase = _status_line(line)
         return SipResponse(code, phrase)
     parts = line.split(" ")
     if len(parts) != 3:
@@ -344,6 +345,21 @@ def _start_line(line: str) -> SipRequest | SipResponse:
     if _FIELD_NAME_RE.fullmatch(method) is None:
         raise syntax.fail("method", method)
     return SipRequest(method, syntax.parse_uri(uri_text, allow_headers=False))
+
+
+# A server sends the same few status lines over and over ("SIP/2.0 200 OK").
+@functools.lru_cache(maxsize=64)
+def _status_line(line: str) -> tuple[int, str]:
+    version, _, rest = line.partition(" ")
+    code_text, _, phrase = rest.partition(" ")
+    if version.upper() != "SIP/2.0":
+        raise ParseError(f"unsupported SIP version {version[:20]!r}")
+    if len(code_text) != 3 or not code_text.isascii() or not code_text.isdigit():
+        raise syntax.fail("status code", code_text)
+    code = int(code_text)
+    if not 100 <= code <= 699:
+        raise syntax.fail("status code", code_text)
+    return code, phrase
 
 
 _NAMES: dict[str, tuple[str, str]] = {}
@@ -365,10 +381,14 @@ def _field_name(raw: str) -> tuple[str, str]:
     return known
 
 
-def _load_fields(headers: ParsedHeaders, lines: list[str]) -> None:
+def _load_fields(
+    headers: ParsedHeaders, lines: list[str]
+) -> dict[str, tuple[str, list[str], object]]:
+    """Store every field; answer the stored values and typed value (``None``
+    when checked lazily or not a field of ``FIELDS``) by lookup key."""
     grouped: dict[str, tuple[str, list[str]]] = {}
     previous: list[str] | None = None
-    for line in lines[1:]:
+    for line in itertools.islice(lines, 1, None):
         if line[:1] in (" ", "\t"):
             # Folding (RFC 3261 section 7.3.1): the continuation joins the
             # previous value with one SP.
@@ -390,35 +410,40 @@ def _load_fields(headers: ParsedHeaders, lines: list[str]) -> None:
         else:
             previous = entry[1]
             previous.append(value.strip(" \t"))
+    loaded: dict[str, tuple[str, list[str], object]] = {}
     for key, (name, values) in grouped.items():
         spec = FIELDS.get(key)
         if spec is None:
-            headers.load(name, values)
-            continue
-        stored = split_values(spec, values)
-        if checked_lazily(spec, stored):
-            headers.load(name, stored)  # parsed on first read, certain to succeed
+            loaded[key] = (name, values, None)
         else:
-            headers.load(name, stored, typed_value(spec, stored))
+            stored, typed = load_values(spec, values)
+            loaded[key] = (name, stored, typed)
+    headers.load_parsed(loaded)
+    return loaded
 
 
-def _check_required(message: SipRequest | SipResponse, headers: ParsedHeaders) -> None:
-    for key in _REQUIRED:
-        if key not in headers:
-            raise ParseError(f"missing {FIELDS[key].name} header")
+def _check_required(
+    message: SipRequest | SipResponse, loaded: dict[str, tuple[str, list[str], object]]
+) -> None:
+    if not _REQUIRED_SET.issubset(loaded):
+        missing = next(key for key in _REQUIRED if key not in loaded)
+        raise ParseError(f"missing {FIELDS[missing].name} header")
+    contact = loaded.get("contact")
+    wildcard = contact is not None and [v.strip() for v in contact[1]] == ["*"]
     if isinstance(message, SipRequest):
         if message.cseq.method != message.method:
             raise ParseError("CSeq method does not match the request method")
-        if message.contact_is_wildcard and message.method != "REGISTER":
+        if wildcard and message.method != "REGISTER":
             raise ParseError("Contact: * outside REGISTER")
-    elif message.contact_is_wildcard:
+    elif wildcard:
         raise ParseError("Contact: * in a response")
 
 
-def _body(headers: ParsedHeaders, body: bytes) -> bytes:
-    length = cast("int | None", headers.typed("content-length", _READERS["content-length"]))
-    if length is None:
+def _body(loaded: dict[str, tuple[str, list[str], object]], body: bytes) -> bytes:
+    found = loaded.get("content-length")
+    if found is None:
         return body
+    length = cast(int, found[2])
     if length > len(body):
         raise ParseError(f"Content-Length {length} exceeds the {len(body)} body bytes")
     # Datagram octets past Content-Length are discarded (RFC 3261 section 18.3).

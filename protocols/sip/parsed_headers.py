@@ -34,6 +34,15 @@ class ParsedHeaders(Headers):
         if typed is not None:
             self._typed[key] = typed
 
+    def load_parsed(self, fields: dict[str, tuple[str, list[str], object]]) -> None:
+        """``load`` every field of a parsed message: by lower-case key, its
+        name, values and typed value (``None`` when not parsed yet)."""
+        for key, (name, values, typed) in fields.items():
+            self._list.append((name, values))
+            self._index[key] = values
+            if typed is not None:
+                self._typed[key] = typed
+
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._index
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols.sip import digest_header
+from protocols.sip import digest_header, header_checks
 from protocols.sip import header_syntax as syntax
 from protocols.sip.errors import ParseError
 from protocols.sip.header_checks import address_is_plain, challenge_is_plain, plain_address_parts
@@ -211,3 +211,21 @@ def test_a_quoted_parameter_cannot_pose_as_another() -> None:
     assert parts is not None
     assert parts[1]["expires"] == "600"
     assert parts[1]["received"] == '"sip:1.2.3.4;expires=5"'
+
+
+@given(st.one_of(addresses(), st.text(max_size=40)))
+def test_a_remembered_address_verdict_equals_a_fresh_one(text: str) -> None:
+    fresh = header_checks._plain_address_match.__wrapped__(text)
+    for _ in range(2):  # the first call may fill the memo, the second reads it
+        remembered = header_checks._plain_address_match(text)
+        assert (remembered is None) is (fresh is None)
+        if remembered is not None and fresh is not None:
+            assert remembered.groupdict() == fresh.groupdict()
+            assert remembered.span() == fresh.span()
+
+
+@given(st.one_of(challenges(), st.text(max_size=40)))
+def test_a_remembered_challenge_verdict_equals_a_fresh_one(text: str) -> None:
+    fresh = challenge_is_plain.__wrapped__(text)
+    assert challenge_is_plain(text) is fresh
+    assert challenge_is_plain(text) is fresh

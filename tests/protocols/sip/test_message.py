@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from sipmessage import URI, AuthChallenge, AuthParameters, Request, Via
+from hypothesis import given
+from hypothesis import strategies as st
+from sipmessage import URI, AuthChallenge, AuthParameters, Request, Response, Via
 
 from protocols.sip import ParseError
 from protocols.sip.header_values import AbsoluteURI, URIWithHeaders
-from protocols.sip.message import SipRequest, SipResponse, messages_equal, parse_message
+from protocols.sip.message import (
+    SipRequest,
+    SipResponse,
+    _status_line,
+    messages_equal,
+    parse_message,
+)
+from protocols.sip.parsed_headers import ParsedHeaders
 
 
 def message(*header_lines: str, start: str = "OPTIONS sip:bob@example.com SIP/2.0",
@@ -355,3 +366,37 @@ def test_messages_equal() -> None:
     assert not messages_equal(a, parse_message(with_base("X-A: 2")))
     assert not messages_equal(a, parse_message(with_base("X-A: 1", body=b"x")))
     assert not messages_equal(a, parse_message(with_base(start="SIP/2.0 200 OK")))
+
+
+def test_checked_messages_hold_what_sipmessage_would_set() -> None:
+    """SipRequest and SipResponse set sipmessage's attributes themselves."""
+    uri = URI.parse("sip:bob@example.com")
+    for ours, theirs in (
+        (SipResponse(180, "Ringing", b"x"), Response(180, "Ringing", b"x")),
+        (SipRequest("INVITE", uri, b"x"), Request("INVITE", uri, b"x")),
+    ):
+        assert isinstance(ours.headers, ParsedHeaders)
+        assert vars(ours).keys() == vars(theirs).keys()
+        for name, value in vars(theirs).items():
+            if name != "headers":
+                assert getattr(ours, name) == value
+
+
+@given(
+    st.one_of(
+        st.sampled_from(
+            ["SIP/2.0 200 OK", "SIP/2.0 401 Unauthorized", "sip/2.0 100 ", "SIP/2.0 99"]
+        ),
+        st.text(max_size=20).map(lambda rest: "SIP/2.0 " + rest),
+    )
+)
+def test_a_remembered_status_line_equals_a_fresh_one(line: str) -> None:
+    def outcome(read: Callable[[str], tuple[int, str]]) -> object:
+        try:
+            return read(line)
+        except ParseError as exc:
+            return str(exc)
+
+    fresh = outcome(_status_line.__wrapped__)
+    assert outcome(_status_line) == fresh
+    assert outcome(_status_line) == fresh
