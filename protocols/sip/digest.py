@@ -21,7 +21,7 @@ import enum
 import random
 from dataclasses import dataclass, field
 
-from sipmessage import URI, Request, Response
+from sipmessage import Request, Response
 
 from .digest_hash import HASHES, PREFERENCE, request_ha2, response_from_ha1, user_ha1
 from .digest_header import (
@@ -141,8 +141,6 @@ class DigestClient:
         "_learned",
         "_nonces",
         "_rng",
-        "_uri",
-        "_uri_text",
     )
 
     def __init__(self, credentials: DigestCredentials, rng: random.Random | None = None) -> None:
@@ -153,10 +151,6 @@ class DigestClient:
         # H(user:realm:password) for the last (algorithm, realm): it never changes
         # for these credentials, while every request needs it.
         self._ha1: tuple[str, str, str] | None = None
-        # A usage sends to one Request-URI (a registrar's, shared and immutable):
-        # its text is rendered once, not for every request.
-        self._uri: URI | None = None
-        self._uri_text = ""
 
     def __repr__(self) -> str:
         return (
@@ -284,12 +278,13 @@ class DigestClient:
         """
         for header in _CREDENTIAL_HEADERS:
             request.headers.remove(header)
-        for header, value in self.credentials(request.method, request.uri):
+        for header, value in self.credentials(request.method, str(request.uri)):
             request.headers.add(header, value)
 
-    def credentials(self, method: str, uri: URI) -> list[tuple[str, str]]:
+    def credentials(self, method: str, uri: str) -> list[tuple[str, str]]:
         """The (header, value) pairs ``authorize`` would put on a ``method`` request
-        to ``uri``, for a caller that builds a new request: the same counting."""
+        to the Request-URI ``uri`` (its text: a registration renders its registrar's
+        once), for a caller that builds a new request: the same counting."""
         found: list[tuple[str, str]] = []
         for state in self._nonces.values():
             state.count += 1
@@ -298,7 +293,7 @@ class DigestClient:
             )
         return found
 
-    def _credentials_value(self, method: str, request_uri: URI, state: _NonceState) -> str:
+    def _credentials_value(self, method: str, uri: str, state: _NonceState) -> str:
         challenge = state.challenge
         algorithm = challenge.algorithm
         username = self._credentials.username
@@ -306,10 +301,6 @@ class DigestClient:
         needs_cnonce = qop is not None or algorithm.endswith("-sess")
         cnonce = f"{self._rng.getrandbits(64):016x}" if needs_cnonce else ""
         nc = f"{state.count:08x}"
-        if request_uri is not self._uri:
-            self._uri = request_uri
-            self._uri_text = str(request_uri)
-        uri = self._uri_text
         response = response_from_ha1(
             algorithm,
             self._user_ha1(algorithm, challenge.realm),

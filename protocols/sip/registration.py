@@ -331,7 +331,7 @@ class Registration:
         headers.load("Expires", [seconds])
         headers.load("Supported", ["path, outbound"])
         headers.load("User-Agent", [self._user_agent])
-        for name, value in self._digest.credentials("REGISTER", self._registrar_uri):
+        for name, value in self._digest.credentials("REGISTER", self._registrar_text):
             headers.add(name, value)
         headers.load("Content-Length", ["0"])
         self._in_flight = request

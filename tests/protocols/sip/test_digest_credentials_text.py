@@ -135,7 +135,7 @@ def test_credentials_are_what_authorize_adds() -> None:
     request = make_request()
     for _ in range(2):
         authorizing.authorize(request)
-        assert building.credentials(request.method, request.uri) == [
+        assert building.credentials(request.method, str(request.uri)) == [
             ("Proxy-Authorization", request.headers.get("Proxy-Authorization"))
         ]
 
