@@ -10,6 +10,7 @@ from sipmessage import Request, Response
 
 from protocols.sip import CancelTimer, LocalProtocolError, Send, StartTimer
 from protocols.sip.digest import DigestCredentials
+from protocols.sip.digest_header import DigestChallenge
 from protocols.sip.digest_verifier import DigestVerifier, Verdict
 from protocols.sip.message import parse_message
 from protocols.sip.registration import Registration, RegistrationOutput
@@ -367,16 +368,26 @@ def _bob() -> Registration:
     )
 
 
-def test_an_accepted_challenge_is_handed_out_once_and_another_registration_can_adopt_it() -> None:
-    verifier = DigestVerifier(
-        "example.com", {"alice": "s3cret", "bob": "s3cret"}, rng=random.Random(9)
-    )
-    alice = new_registration()
-    first = sent(alice.register(0.0))
-    second = sent(alice.receive_response(verifier.challenge(first), 0.1))
-    alice.receive_response(ok(second), 0.2)
-    accepted = alice.take_accepted_challenge()
+def _alice_and_bob_verifier() -> DigestVerifier:
+    return DigestVerifier("example.com", {"alice": "s3cret", "bob": "s3cret"}, rng=random.Random(9))
+
+
+def _registered_after_challenge(
+    registration: Registration, verifier: DigestVerifier
+) -> tuple[Request, DigestChallenge]:
+    """Register through one challenge; the accepted REGISTER and the challenge to share."""
+    first = sent(registration.register(0.0))
+    second = sent(registration.receive_response(verifier.challenge(first), 0.1))
+    registration.receive_response(ok(second), 0.2)
+    accepted = registration.take_accepted_challenge()
     assert accepted is not None
+    return second, accepted
+
+
+def test_an_accepted_challenge_is_handed_out_once_and_another_registration_can_adopt_it() -> None:
+    verifier = _alice_and_bob_verifier()
+    alice = new_registration()
+    second, accepted = _registered_after_challenge(alice, verifier)
     assert accepted.nonce == credential_params(second.headers.get("Authorization") or "")["nonce"]
     assert alice.take_accepted_challenge() is None
 
@@ -395,15 +406,8 @@ def test_an_accepted_challenge_is_handed_out_once_and_another_registration_can_a
 
 
 def test_a_borrowed_nonce_the_registrar_refuses_is_answered_like_a_first_challenge() -> None:
-    verifier = DigestVerifier(
-        "example.com", {"alice": "s3cret", "bob": "s3cret"}, rng=random.Random(9)
-    )
-    alice = new_registration()
-    first = sent(alice.register(0.0))
-    second = sent(alice.receive_response(verifier.challenge(first), 0.1))
-    alice.receive_response(ok(second), 0.2)
-    accepted = alice.take_accepted_challenge()
-    assert accepted is not None
+    verifier = _alice_and_bob_verifier()
+    _, accepted = _registered_after_challenge(new_registration(), verifier)
     verifier.expire_nonces()  # e.g. the registrar restarted
 
     bob = _bob()
@@ -428,20 +432,14 @@ def test_a_lost_connection_forgets_the_challenge_not_yet_handed_out() -> None:
 
 
 def _borrowing_bob(nonce_owner: Registration, verifier: DigestVerifier) -> Registration:
-    first = sent(nonce_owner.register(0.0))
-    second = sent(nonce_owner.receive_response(verifier.challenge(first), 0.1))
-    nonce_owner.receive_response(ok(second), 0.2)
-    accepted = nonce_owner.take_accepted_challenge()
-    assert accepted is not None
+    _, accepted = _registered_after_challenge(nonce_owner, verifier)
     bob = _bob()
     bob.adopt_challenge(accepted)
     return bob
 
 
 def test_a_403_to_a_borrowed_nonce_is_retried_afresh_and_reported_as_refused_sharing() -> None:
-    verifier = DigestVerifier(
-        "example.com", {"alice": "s3cret", "bob": "s3cret"}, rng=random.Random(9)
-    )
+    verifier = _alice_and_bob_verifier()
     bob = _borrowing_bob(new_registration(), verifier)
     borrowed = sent(bob.register(1.0))
     # A registrar that forbids credentials for a nonce it did not give this user.
@@ -456,9 +454,7 @@ def test_a_403_to_a_borrowed_nonce_is_retried_afresh_and_reported_as_refused_sha
 
 
 def test_a_403_that_stays_after_the_fresh_retry_is_forbidden_not_a_sharing_problem() -> None:
-    verifier = DigestVerifier(
-        "example.com", {"alice": "s3cret", "bob": "s3cret"}, rng=random.Random(9)
-    )
+    verifier = _alice_and_bob_verifier()
     bob = _borrowing_bob(new_registration(), verifier)
     borrowed = sent(bob.register(1.0))
     fresh = sent(bob.receive_response(failure(borrowed, 403), 1.1))
