@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import socket
+from collections.abc import Iterator
 
 import pytest
 import trio
 import trio.testing
 
 from kazoo_actors.actors.mailbox import Mailbox
-from kazoo_actors.actors.readiness_poller import ReadinessPoller
+from kazoo_actors.actors.readiness_poller import ReadinessPoller, Watch
 
 
 def _poller() -> ReadinessPoller:
@@ -19,17 +21,25 @@ def _poller() -> ReadinessPoller:
     return poller
 
 
-async def test_one_poller_per_run() -> None:
-    assert ReadinessPoller.current() is _poller()
-
-
-async def test_data_on_the_socket_wakes_the_parked_owner() -> None:
+@contextlib.contextmanager
+def _watched_pair() -> Iterator[
+    tuple[ReadinessPoller, Mailbox[str], Watch, socket.socket, socket.socket]
+]:
+    """A socket pair whose first end is watched for a parked mailbox."""
     poller = _poller()
     mailbox: Mailbox[str] = Mailbox()
     ours, theirs = socket.socketpair()
     with ours, theirs:
         ours.setblocking(False)
-        watch = poller.watch(ours.fileno(), mailbox)
+        yield poller, mailbox, poller.watch(ours.fileno(), mailbox), ours, theirs
+
+
+async def test_one_poller_per_run() -> None:
+    assert ReadinessPoller.current() is _poller()
+
+
+async def test_data_on_the_socket_wakes_the_parked_owner() -> None:
+    with _watched_pair() as (poller, mailbox, watch, ours, theirs):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(trio.sleep, 0.05)
             nursery.start_soon(_send_later, theirs, b"news")
@@ -46,12 +56,7 @@ async def _send_later(sock: socket.socket, data: bytes) -> None:
 
 
 async def test_an_edge_comes_again_only_for_new_data() -> None:
-    poller = _poller()
-    mailbox: Mailbox[str] = Mailbox()
-    ours, theirs = socket.socketpair()
-    with ours, theirs:
-        ours.setblocking(False)
-        watch = poller.watch(ours.fileno(), mailbox)
+    with _watched_pair() as (poller, mailbox, watch, ours, theirs):
         theirs.send(b"one")
         with trio.fail_after(5):
             await mailbox.park(math.inf, poller)
@@ -70,12 +75,7 @@ async def test_an_edge_comes_again_only_for_new_data() -> None:
 
 
 async def test_a_forgotten_socket_wakes_nobody() -> None:
-    poller = _poller()
-    mailbox: Mailbox[str] = Mailbox()
-    ours, theirs = socket.socketpair()
-    with ours, theirs:
-        ours.setblocking(False)
-        watch = poller.watch(ours.fileno(), mailbox)
+    with _watched_pair() as (poller, mailbox, watch, _ours, theirs):
         watch.forget()
         theirs.send(b"late")
         with trio.move_on_after(0.05) as idle:
