@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import trio
 import trio_websocket
+from ws_registrar import answer_registers
 
 from kazoo_actors.actors.account_state import AccountState
 from kazoo_actors.engine import open_engine
 from kazoo_actors.params import RegisterParams
-from protocols.sip.message import parse_message
-from protocols.sip.replies import response_to
 
 GARBAGE = [
     "this is not SIP at all\r\n\r\n",
@@ -19,26 +18,13 @@ GARBAGE = [
 ]
 
 
-async def bad_sip_server(ws: trio_websocket.WebSocketConnection) -> None:
-    """Answer each REGISTER 200 OK, but send every kind of garbage before it."""
-    try:
-        while True:
-            frame = await ws.get_message()
-            request = parse_message(frame.encode() if isinstance(frame, str) else frame)
-            for junk in GARBAGE:
-                await ws.send_message(junk)
-            await ws.send_message(b"\x80\x81binary junk")
-            ok = response_to(request, 200, to_tag="srv1")  # type: ignore[arg-type]
-            ok.headers.add("Contact", request.headers.get("Contact") or "")
-            ok.headers.add("Expires", "120")
-            await ws.send_message(bytes(ok).decode())
-    except trio_websocket.ConnectionClosed:
-        pass
-
-
 async def test_malformed_messages_are_dropped_and_the_account_registers() -> None:
     async def accept(request: trio_websocket.WebSocketRequest) -> None:
-        await bad_sip_server(await request.accept(subprotocol="sip"))
+        await answer_registers(
+            await request.accept(subprotocol="sip"),
+            junk_before=[*GARBAGE, b"\x80\x81binary junk"],
+            expires="120",
+        )
 
     async with trio.open_nursery() as nursery:
         server = await nursery.start(trio_websocket.serve_websocket, accept, "127.0.0.1", 0, None)

@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import trio
 import trio_websocket
+from ws_registrar import answer_registers
 
 from kazoo_actors.actors.account_state import AccountState
 from kazoo_actors.engine import open_engine
 from kazoo_actors.params import RegisterParams
-from protocols.sip.message import parse_message
-from protocols.sip.replies import response_to
-
-
-async def registrar(ws: trio_websocket.WebSocketConnection) -> None:
-    """Answer every REGISTER (un-REGISTERs included) 200 OK, echoing its expiry."""
-    try:
-        while True:
-            frame = await ws.get_message()
-            request = parse_message(frame.encode() if isinstance(frame, str) else frame)
-            ok = response_to(request, 200, to_tag="srv1")  # type: ignore[arg-type]
-            ok.headers.add("Contact", request.headers.get("Contact") or "")
-            ok.headers.add("Expires", request.headers.get("Expires") or "120")
-            await ws.send_message(bytes(ok).decode())
-    except trio_websocket.ConnectionClosed:
-        pass
 
 
 async def test_a_named_server_registers_reconnects_and_logs_out() -> None:
     async def accept(request: trio_websocket.WebSocketRequest) -> None:
-        await registrar(await request.accept(subprotocol="sip"))
+        await answer_registers(await request.accept(subprotocol="sip"))
 
     async with trio.open_nursery() as nursery:
         server = await nursery.start(trio_websocket.serve_websocket, accept, "127.0.0.1", 0, None)
