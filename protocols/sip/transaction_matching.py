@@ -27,13 +27,31 @@ ServerKey = tuple[str, ...]
 
 
 def client_key(request: Request) -> ClientKey:
-    branch = checked_headers.top_via(request).parameters.get("branch") or ""
-    return (branch, checked_headers.cseq(request).method)
+    return _branch_and_method(request)
 
 
 def response_key(response: Response) -> ClientKey:
-    branch = checked_headers.top_via(response).parameters.get("branch") or ""
-    return (branch, checked_headers.cseq(response).method)
+    return _branch_and_method(response)
+
+
+def _branch_and_method(message: Request | Response) -> ClientKey:
+    # Every response we receive and every request we send pays this, so it
+    # reads the typed accessors directly (a parsed message answers them from
+    # its cache) instead of through checked_headers' wrappers, which cost as
+    # much as the rest of a transaction step. Anything wrong is re-read
+    # through those readers, which raise the ParseError naming the header.
+    try:
+        via = message.via[0]
+        method = message.cseq.method
+    except (KeyError, ValueError, IndexError):
+        via = checked_headers.top_via(message)
+        method = checked_headers.cseq(message).method
+    try:
+        # Subscript, not Mapping.get: get is one more Python call around it.
+        branch = via.parameters["branch"] or ""
+    except KeyError:
+        branch = ""
+    return (branch, method)
 
 
 def _server_key(request: Request, method: str) -> ServerKey:
