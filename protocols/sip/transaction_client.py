@@ -151,7 +151,7 @@ class _ClientTransaction(TransactionMachine):
     def __init__(
         self, request: Request, *, reliable: bool, timers: TimerSettings = DEFAULT_TIMERS
     ) -> None:
-        super().__init__(request, reliable=reliable, timers=timers)
+        TransactionMachine.__init__(self, request, reliable=reliable, timers=timers)
         self.key: ClientKey = client_key(request)
 
     def start(self) -> list[Output]:
@@ -163,21 +163,22 @@ class _ClientTransaction(TransactionMachine):
         return self._step(response_event(response.code), response)
 
     def _response(self) -> Response:
-        if not isinstance(self._current, Response):
+        current = self._current
+        if not isinstance(current, Response):
             raise LocalProtocolError("pass a response", self.state.value, self.role)
-        return self._current
+        return current
 
-    def _apply(self, effect: Effect, out: list[Output]) -> None:
-        if effect is Effect.SEND_REQUEST:
-            out.append(Send(message=self.request))
-        elif effect is Effect.PASS_RESPONSE:
-            out.append(ResponseReceived(response=self._response()))
-        elif effect is Effect.TIMED_OUT:
-            out.append(TimedOut())
-        elif effect is Effect.TRANSPORT_FAILED:
-            out.append(TransportFailedEvent())
-        else:
-            super()._apply(effect, out)
+    def _send_request(self, _: str, out: list[Output]) -> None:
+        out.append(Send(message=self.request))
+
+    def _pass_response(self, _: str, out: list[Output]) -> None:
+        out.append(ResponseReceived(response=self._response()))
+
+    def _timed_out(self, _: str, out: list[Output]) -> None:
+        out.append(TimedOut())
+
+    def _transport_failed(self, _: str, out: list[Output]) -> None:
+        out.append(TransportFailedEvent())
 
 
 class InviteClientTransaction(_ClientTransaction):
@@ -199,22 +200,20 @@ class InviteClientTransaction(_ClientTransaction):
         """A provisional response arrived and no final yet (section 9.1)."""
         return self.state is State.PROCEEDING
 
-    def _apply(self, effect: Effect, out: list[Output]) -> None:
-        if effect is Effect.SEND_ACK:
-            # Retransmitted finals are acknowledged with the very same ACK.
-            if self._ack is None:
-                self._ack = build_non2xx_ack(self.request, self._response())
-            out.append(Send(message=self._ack))
-        elif effect is Effect.PASS_2XX:
-            response = self._response()
-            to_tag = checked_headers.to_tag(response) or ""
-            if to_tag in self._to_tags:
-                out.append(RetransmittedResponse(response=response))
-            else:
-                self._to_tags.add(to_tag)
-                out.append(ResponseReceived(response=response))
+    def _send_ack(self, _: str, out: list[Output]) -> None:
+        # Retransmitted finals are acknowledged with the very same ACK.
+        if self._ack is None:
+            self._ack = build_non2xx_ack(self.request, self._response())
+        out.append(Send(message=self._ack))
+
+    def _pass_2xx(self, _: str, out: list[Output]) -> None:
+        response = self._response()
+        to_tag = checked_headers.to_tag(response) or ""
+        if to_tag in self._to_tags:
+            out.append(RetransmittedResponse(response=response))
         else:
-            super()._apply(effect, out)
+            self._to_tags.add(to_tag)
+            out.append(ResponseReceived(response=response))
 
 
 class NonInviteClientTransaction(_ClientTransaction):

@@ -15,14 +15,21 @@ starting twice.
 
 Entering Terminated is handled here once for every kind: all running timers are
 cancelled and ``Terminated()`` is emitted.
+
+Each kind's tables are compiled once, when its class is created, into
+programs: per ``(State, event)`` the next state and the effect handlers to call
+(a method per ``Effect``, named after it: ``Effect.SEND_REQUEST`` is
+``_send_request``). A step then calls its handlers directly instead of
+dispatching every effect through a chain of comparisons, which cost as much
+as the work itself.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sipmessage import Request, Response
 
@@ -104,14 +111,14 @@ def timer_event(name: str) -> str:
     return f"timer {name}"
 
 
+_EVENT_BY_CLASS = {1: PROVISIONAL, 2: SUCCESS, 3: FAILURE, 4: FAILURE, 5: FAILURE, 6: FAILURE}
+
+
 def response_event(code: int) -> str:
-    if 100 <= code < 200:
-        return PROVISIONAL
-    if 200 <= code < 300:
-        return SUCCESS
-    if 300 <= code < 700:
-        return FAILURE
-    raise ParseError(f"response status {code} out of range")
+    event = _EVENT_BY_CLASS.get(code // 100)
+    if event is None:
+        raise ParseError(f"response status {code} out of range")
+    return event
 
 
 # Actions and events are immutable: the few that every transaction emits are
@@ -122,7 +129,11 @@ _START_TIMER: dict[tuple[str, float], StartTimer] = {}
 _MAX_START_TIMERS = 256  # distinct (name, seconds) pairs kept; TimerSettings may vary
 
 
-def _start_timer(name: str, seconds: float) -> StartTimer:
+def _cancel_timer_action(name: str) -> CancelTimer:
+    return _CANCEL_TIMER.get(name) or CancelTimer(name=name)
+
+
+def _start_timer_action(name: str, seconds: float) -> StartTimer:
     key = (name, seconds)
     found = _START_TIMER.get(key)
     if found is None:
@@ -132,24 +143,50 @@ def _start_timer(name: str, seconds: float) -> StartTimer:
     return found
 
 
-def _cancel_timer(name: str) -> CancelTimer:
-    return _CANCEL_TIMER.get(name) or CancelTimer(name=name)
-
-
 def absorb(table: dict[tuple[State, str], Transition], state: State, *events: str) -> None:
     for event in events:
         table[(state, event)] = (state, ())
 
 
+# A handler applies one effect: (machine, timer name or "", outputs so far).
+Handler = Callable[[Any, str, list[Output]], None]
+Program = Mapping[tuple[State, str], tuple[State, tuple[tuple[Handler, str], ...]]]
+
+_TIMER_HANDLERS = {
+    TimerVerb.START: "_start_timer",
+    TimerVerb.BACKOFF: "_backoff_timer",
+    TimerVerb.AT_CAP: "_restart_timer_at_cap",
+    TimerVerb.STOP: "_stop_timer",
+}
+# Looked up on every step: a module constant, not an Enum class attribute.
+_IDLE = State.IDLE
+_TERMINATED_STATE = State.TERMINATED
+
+
+def _compile(kind: type[TransactionMachine], table: Table) -> Program:
+    def handler(effect: Effect | TimerEffect) -> tuple[Handler, str]:
+        if isinstance(effect, TimerEffect):
+            return (getattr(kind, _TIMER_HANDLERS[effect.verb]), effect.name)
+        name = "_" + effect.name.lower()
+        if not hasattr(kind, name):
+            raise TypeError(f"{kind.__name__} has no {name} for {effect}")
+        return (getattr(kind, name), "")
+
+    return {
+        key: (target, tuple(handler(effect) for effect in effects))
+        for key, (target, effects) in table.items()
+    }
+
+
 class TransactionMachine:
-    """State, running timers and the table walk; subclasses apply the effects."""
+    """State, running timers and the program walk; subclasses apply the effects."""
 
     __slots__ = (
         "_budget_used",
         "_current",
         "_intervals",
+        "_program",
         "_running",
-        "_table",
         "reliable",
         "request",
         "state",
@@ -161,6 +198,15 @@ class TransactionMachine:
     """True for the INVITE kinds (only INVITE), False for the others (neither INVITE nor ACK)."""
     tables: ClassVar[Mapping[bool, Table]]
     """The transition table for a reliable (True) and an unreliable (False) transport."""
+    programs: ClassVar[Mapping[bool, Program]]
+    """``tables`` compiled for this class's effect handlers."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "tables" in cls.__dict__:
+            cls.programs = {
+                reliable: _compile(cls, table) for reliable, table in cls.tables.items()
+            }
 
     def __init__(
         self, request: Request, *, reliable: bool, timers: TimerSettings = DEFAULT_TIMERS
@@ -168,20 +214,20 @@ class TransactionMachine:
         method = request.method
         if method == "ACK" or (method == "INVITE") != self.for_invite:
             raise LocalProtocolError(f"create for {method}", "Idle", self.role)
-        table = self.tables[reliable]
+        self._program = self.programs[reliable]
         self.request = request
         self.reliable = reliable
         self.timers = timers
-        self.state = State.IDLE
-        self._table = table
+        self.state = _IDLE
         self._running: set[str] = set()
+        # Only the retransmission timers (A, E, G) double and are budgeted.
         self._intervals: dict[str, float] = {}
         self._budget_used: dict[str, float] = {}
         self._current: Request | Response | None = None
 
     @property
     def terminated(self) -> bool:
-        return self.state is State.TERMINATED
+        return self.state is _TERMINATED_STATE
 
     @property
     def running_timers(self) -> frozenset[str]:
@@ -199,53 +245,52 @@ class TransactionMachine:
         return self._step(TRANSPORT_ERROR)
 
     def _step(self, event: str, message: Request | Response | None = None) -> list[Output]:
-        transition = self._table.get((self.state, event))
-        if transition is None:
-            raise LocalProtocolError(event, self.state.value, self.role)
-        next_state, effects = transition
+        state = self.state
+        found = self._program.get((state, event))
+        if found is None:
+            raise LocalProtocolError(event, state.value, self.role)
+        next_state, handlers = found
         out: list[Output] = []
         self._current = message
-        for effect in effects:
-            if isinstance(effect, TimerEffect):
-                self._apply_timer(effect, out)
-            else:
-                self._apply(effect, out)
+        for handler, argument in handlers:
+            handler(self, argument, out)
         self._current = None
-        if next_state is State.TERMINATED and self.state is not State.TERMINATED:
-            if self._running:
-                out.extend([_cancel_timer(name) for name in sorted(self._running)])
-                self._running.clear()
+        if next_state is _TERMINATED_STATE and state is not _TERMINATED_STATE:
+            running = self._running
+            if running:
+                out.extend([_cancel_timer_action(name) for name in sorted(running)])
+                running.clear()
             out.append(_TERMINATED)
         self.state = next_state
         return out
 
-    def _apply(self, effect: Effect, out: list[Output]) -> None:
-        raise LocalProtocolError(effect.value, self.state.value, self.role)
+    def _stop_timer(self, name: str, out: list[Output]) -> None:
+        if name in self._running:
+            self._running.discard(name)
+            out.append(_cancel_timer_action(name))
 
-    def _apply_timer(self, effect: TimerEffect, out: list[Output]) -> None:
-        name = effect.name
-        if effect.verb is TimerVerb.STOP:
-            if name in self._running:
-                self._running.discard(name)
-                out.append(_cancel_timer(name))
-            return
-        if effect.verb is TimerVerb.START:
-            seconds = self.timers.initial(name, self.reliable)
+    def _start_timer(self, name: str, out: list[Output]) -> None:
+        seconds = self.timers.initial(name, self.reliable)
+        if name in RETRANSMIT_TIMERS:
             self._budget_used[name] = 0.0
-        else:
-            cap = self.timers.cap(name)
-            if effect.verb is TimerVerb.AT_CAP and cap is not None:
-                seconds = cap
-            else:
-                seconds = 2 * self._intervals[name]
-                if cap is not None:
-                    seconds = min(seconds, cap)
+        self._run_timer(name, seconds, out)
+
+    def _backoff_timer(self, name: str, out: list[Output]) -> None:
+        seconds = 2 * self._intervals[name]
+        cap = self.timers.cap(name)
+        self._run_timer(name, seconds if cap is None else min(seconds, cap), out)
+
+    def _restart_timer_at_cap(self, name: str, out: list[Output]) -> None:
+        cap = self.timers.cap(name)
+        self._run_timer(name, 2 * self._intervals[name] if cap is None else cap, out)
+
+    def _run_timer(self, name: str, seconds: float, out: list[Output]) -> None:
         if name in RETRANSMIT_TIMERS:
             # Never schedule a retransmission the timeout timer would pre-empt.
             used = self._budget_used[name] + seconds
             if used >= self.timers.transaction_timeout:
                 return
             self._budget_used[name] = used
-        self._intervals[name] = seconds
+            self._intervals[name] = seconds
         self._running.add(name)
-        out.append(_start_timer(name, seconds))
+        out.append(_start_timer_action(name, seconds))

@@ -167,26 +167,28 @@ class _ServerTransaction(TransactionMachine):
         """Send the TU's response (provisional or final) to the request."""
         return self._step(_RESPOND[response_event(response.code)], response)
 
-    def _apply(self, effect: Effect, out: list[Output]) -> None:
-        if effect is Effect.PASS_REQUEST:
-            out.append(RequestReceived(request=self.request))
-        elif effect is Effect.SEND_RESPONSE:
-            if not isinstance(self._current, Response):
-                raise LocalProtocolError("send a response", self.state.value, self.role)
-            self.last_response = self._current
-            out.append(Send(message=self._current))
-        elif effect is Effect.RESEND_RESPONSE:
-            if self.last_response is not None:
-                out.append(Send(message=self.last_response))
-        elif effect is Effect.SEND_TRYING:
-            self.last_response = response_to(self.request, 100)
+    def _pass_request(self, _: str, out: list[Output]) -> None:
+        out.append(RequestReceived(request=self.request))
+
+    def _send_response(self, _: str, out: list[Output]) -> None:
+        if not isinstance(self._current, Response):
+            raise LocalProtocolError("send a response", self.state.value, self.role)
+        self.last_response = self._current
+        out.append(Send(message=self._current))
+
+    def _resend_response(self, _: str, out: list[Output]) -> None:
+        if self.last_response is not None:
             out.append(Send(message=self.last_response))
-        elif effect is Effect.TIMED_OUT:
-            out.append(TimedOut())
-        elif effect is Effect.TRANSPORT_FAILED:
-            out.append(TransportFailedEvent())
-        else:
-            super()._apply(effect, out)
+
+    def _send_trying(self, _: str, out: list[Output]) -> None:
+        self.last_response = response_to(self.request, 100)
+        out.append(Send(message=self.last_response))
+
+    def _timed_out(self, _: str, out: list[Output]) -> None:
+        out.append(TimedOut())
+
+    def _transport_failed(self, _: str, out: list[Output]) -> None:
+        out.append(TransportFailedEvent())
 
 
 class InviteServerTransaction(_ServerTransaction):

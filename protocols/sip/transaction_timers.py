@@ -34,7 +34,7 @@ so the number of retransmissions is bounded whatever order timers fire in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TIMER_A = "A"
 TIMER_B = "B"
@@ -79,12 +79,22 @@ class TimerSettings:
     timer_c: float = 180.0
     timer_d: float = 32.0
     trying_delay: float = 0.2
+    # Every transaction starts timers: their first intervals are derived once,
+    # per transport reliability (index 0 unreliable, 1 reliable).
+    _initials: tuple[dict[str, float], dict[str, float]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not 0 < self.t1 <= self.t2:
             raise ValueError("timer settings need 0 < T1 <= T2")
         if self.t4 <= 0 or self.timer_c <= 0 or self.timer_d <= 0 or self.trying_delay <= 0:
             raise ValueError("timer settings must be positive")
+        initials = tuple(
+            {name: self._derive_initial(name, reliable) for name in ALL_TIMERS}
+            for reliable in (False, True)
+        )
+        object.__setattr__(self, "_initials", initials)
 
     @property
     def transaction_timeout(self) -> float:
@@ -93,6 +103,10 @@ class TimerSettings:
 
     def initial(self, name: str, reliable: bool) -> float:
         """The first interval of a timer; 0 means the timer is skipped."""
+        found = self._initials[reliable].get(name)
+        return self._derive_initial(name, reliable) if found is None else found
+
+    def _derive_initial(self, name: str, reliable: bool) -> float:
         if reliable and name in _ZERO_WHEN_RELIABLE:
             return 0.0
         if name in RETRANSMIT_TIMERS:
