@@ -155,6 +155,8 @@ class SipEndpoint:
     ) -> list[EndpointOutput]:
         out: list[EndpointOutput] = []
         for item in outputs:
+            # Most frequent kinds first: a registration's Terminated used to
+            # fall through eight isinstance calls.
             if isinstance(item, Send):
                 out.append(item)
             elif isinstance(item, StartTimer):
@@ -166,6 +168,11 @@ class SipEndpoint:
                     out.append(FinalResponse(request=tx.request, response=item.response))
                 else:
                     out.append(ProvisionalResponse(request=tx.request, response=item.response))
+            elif isinstance(item, Terminated):
+                self._forget(tx, prefix)
+                self._servers_by_request.pop(id(tx.request), None)
+            elif isinstance(item, RequestReceived):
+                out.append(IncomingRequest(request=item.request))
             elif isinstance(item, RetransmittedResponse):
                 # A 2xx to INVITE again: its usage must resend the ACK.
                 out.append(FinalResponse(request=tx.request, response=item.response))
@@ -173,9 +180,4 @@ class SipEndpoint:
                 out.append(RequestFailed(request=tx.request, code=408, reason="timed out"))
             elif isinstance(item, TransportFailed):
                 out.append(RequestFailed(request=tx.request, code=503, reason="transport failed"))
-            elif isinstance(item, RequestReceived):
-                out.append(IncomingRequest(request=item.request))
-            elif isinstance(item, Terminated):
-                self._forget(tx, prefix)
-                self._servers_by_request.pop(id(tx.request), None)
         return out
