@@ -203,10 +203,11 @@ class TransactionMachine:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "tables" in cls.__dict__:
-            cls.programs = {
-                reliable: _compile(cls, table) for reliable, table in cls.tables.items()
-            }
+        # Every class with tables, inherited ones too: a subclass that
+        # overrides a handler must get programs that call its override.
+        tables = getattr(cls, "tables", None)
+        if tables is not None:
+            cls.programs = {reliable: _compile(cls, table) for reliable, table in tables.items()}
 
     def __init__(
         self, request: Request, *, reliable: bool, timers: TimerSettings = DEFAULT_TIMERS
