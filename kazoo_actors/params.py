@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from protocols.sip.identifiers import uuid4_urn
+
 Callback = Callable[..., Any]
 Backoff = Literal["fixed", "exponential"]
 
@@ -91,19 +93,11 @@ def _backoff(_instance: Any, attribute: attrs.Attribute[Any], value: str) -> Non
 # (again in a forked child) is four times cheaper per account than uuid.uuid4().
 _instance_ids = random.Random()
 os.register_at_fork(after_in_child=_instance_ids.seed)
-_UUID4_BITS = (0x4000 << 64) | (0x8000 << 48)
-_UUID4_MASK = ~((0xF000 << 64) | (0xC000 << 48))
 
 
 def new_instance_id() -> str:
     """A fresh ``urn:uuid:`` of a version 4 UUID (RFC 5626 +sip.instance)."""
     return uuid4_urn(_instance_ids.getrandbits(128))
-
-
-def uuid4_urn(bits: int) -> str:
-    """``urn:uuid:`` and ``str(uuid.UUID(int=bits, version=4))``, without building the UUID."""
-    digits = "%032x" % (bits & _UUID4_MASK | _UUID4_BITS)
-    return f"urn:uuid:{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def _user_part(identity: str) -> str:

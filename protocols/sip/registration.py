@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import random
-import uuid
 from typing import cast
 
 from sipmessage import URI, Parameters, Request, Response, Via
@@ -21,7 +20,7 @@ from .actions import CancelTimer, Send, StartTimer
 from .address_of_record import parse_aor
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
-from .identifiers import new_branch, new_call_id, new_tag, random_token
+from .identifiers import new_branch, new_call_id, new_tag, random_token, uuid4_urn
 from .parsed_headers import ParsedHeaders
 from .registration_events import (
     Registered,
@@ -55,10 +54,6 @@ def _registrar_uri(text: str) -> tuple[URI, str]:
     """Parsed and rendered once per registrar: thousands of accounts usually share a few."""
     uri = URI.parse(text)
     return uri, str(uri)
-
-
-def _uuid_urn(rng: random.Random) -> str:
-    return f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}"
 
 
 class Registration:
@@ -116,7 +111,7 @@ class Registration:
         )
         self._contact_user = uri.user
         contact_host = self._draw_contact_host()
-        self._instance = instance_id or _uuid_urn(self._rng)
+        self._instance = instance_id or uuid4_urn(self._rng.getrandbits(128))
         self._reg_id = reg_id
         self._via_transport = "WSS" if secure else "WS"
         self._user_agent = user_agent

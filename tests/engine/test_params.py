@@ -3,10 +3,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from kazoo_actors.params import RegisterParams, uuid4_urn
+from kazoo_actors.params import RegisterParams
 
 
 def params(**overrides: object) -> RegisterParams:
@@ -61,11 +59,6 @@ def test_invalid_settings_raise_clear_errors(overrides: dict[str, object], messa
 
 def test_zero_attempts_disables_auto_reconnect() -> None:
     assert not params(reconnect_max_attempts=0).auto_reconnect
-
-
-@given(st.integers(min_value=0, max_value=2**128 - 1))
-def test_instance_id_is_the_urn_of_a_version_4_uuid(bits: int) -> None:
-    assert uuid4_urn(bits) == f"urn:uuid:{uuid.UUID(int=bits, version=4)}"
 
 
 def test_each_account_gets_its_own_instance_id() -> None:
