@@ -17,7 +17,7 @@ from typing import cast
 from sipmessage import URI, Parameters, Request, Response, Via
 
 from .actions import CancelTimer, Send, StartTimer
-from .address_of_record import parse_aor
+from .address_of_record import aor_parts
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
 from .identifiers import new_branch, new_call_id, new_tag, random_token, uuid4_urn
@@ -101,15 +101,13 @@ class Registration:
         reg_id: int = 1,
         rng: random.Random | None = None,
     ) -> None:
-        uri = parse_aor(aor)
+        scheme, user, host = aor_parts(aor)
         if expires <= 0:
             raise ValueError("expires must be positive")
         self._rng = rng or _SYSTEM_RANDOM
         self._aor = aor
-        self._registrar_uri, self._registrar_text = _registrar_uri(
-            registrar or f"{uri.scheme}:{uri.host}"
-        )
-        self._contact_user = uri.user
+        self._registrar_uri, self._registrar_text = _registrar_uri(registrar or f"{scheme}:{host}")
+        self._contact_user = user
         contact_host = self._draw_contact_host()
         self._instance = instance_id or uuid4_urn(self._rng.getrandbits(128))
         self._reg_id = reg_id
