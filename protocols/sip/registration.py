@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from typing import cast
 
 from sipmessage import URI, Parameters, Request, Response, Via
@@ -45,6 +46,9 @@ MAX_CHALLENGES_PER_ATTEMPT = 3
 MAX_INTERVAL_RETRIES = 2
 
 _SYSTEM_RANDOM = random.SystemRandom()
+# A Contact user that header_checks' plain address shape reads as the user, so
+# that a plain 2xx Contact starting with our URI is our binding (granted_expiry).
+_PLAIN_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()]+")
 _I = RegistrationInput
 _S = RegistrationState
 
@@ -74,9 +78,11 @@ class Registration:
         "_expires",
         "_expires_at",
         "_from_value",
+        "_granted_prefix",
         "_in_flight",
         "_in_flight_expires",
         "_instance",
+        "_instance_value",
         "_interval_retries",
         "_reg_id",
         "_registrar_text",
@@ -110,6 +116,7 @@ class Registration:
         self._contact_user = user
         contact_host = self._draw_contact_host()
         self._instance = instance_id or uuid4_urn(self._rng.getrandbits(128))
+        self._instance_value = f"<{self._instance}>"
         self._reg_id = reg_id
         self._via_transport = "WSS" if secure else "WS"
         self._user_agent = user_agent
@@ -119,6 +126,7 @@ class Registration:
         self._from_value = f"<{aor}>;tag={new_tag(self._rng)}"
         self._contact_host = ""
         self._contact_prefix = ""
+        self._granted_prefix = ""
         self._use_contact_host(contact_host)
         self._cseq = 0
         self._expires = expires
@@ -292,9 +300,12 @@ class Registration:
     def _use_contact_host(self, host: str) -> None:
         """The ``.invalid`` host of our Contact and Via, and the Contact text built on it."""
         self._contact_host = host
+        contact = self.contact
         self._contact_prefix = (
-            f'<{self.contact}>;+sip.instance="<{self._instance}>";reg-id={self._reg_id};expires='
+            f'<{contact}>;+sip.instance="{self._instance_value}";reg-id={self._reg_id};expires='
         )
+        plain = _PLAIN_USER.fullmatch(self._contact_user) is not None
+        self._granted_prefix = f"<{contact}>;expires=" if plain else ""
 
     def _start_attempt(self, expires: int, now: float) -> Send:
         self._challenges = 0
@@ -376,7 +387,11 @@ class Registration:
             self._state = next_state(self._state, _I.ACCEPTED)
             return [Unregistered(confirmed=True)]
         granted = granted_expiry(
-            response, self._contact_host, f"<{self._instance}>", self._in_flight_expires
+            response,
+            self._contact_host,
+            self._instance_value,
+            self._in_flight_expires,
+            expires_prefix=self._granted_prefix,
         )
         if granted <= 0:
             return self._fail(response.code, "registrar kept no binding for our contact")
