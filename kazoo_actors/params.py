@@ -103,11 +103,12 @@ def new_instance_id() -> str:
 def _user_part(identity: str) -> str:
     """``sip:alice@realm`` → ``alice``; a bare ``alice`` stays as it is."""
     rest = identity.strip()
-    for scheme in ("sips:", "sip:"):
-        if rest.lower().startswith(scheme):
-            rest = rest[len(scheme) :]
-            break
-    return rest.split("@", 1)[0].split(";", 1)[0]
+    if ":" in rest:  # a bare user (the usual identity) has no scheme to strip
+        for scheme in ("sips:", "sip:"):
+            if rest.lower().startswith(scheme):
+                rest = rest[len(scheme) :]
+                break
+    return rest.partition("@")[0].partition(";")[0]
 
 
 @attrs.frozen(kw_only=True)

@@ -65,11 +65,12 @@ class DigestCredentials:
         Kazoo library sent it.
         """
         user = identity
-        for scheme in ("sips:", "sip:"):
-            if user.lower().startswith(scheme):
-                user = user[len(scheme) :]
-                break
-        user = user.split("@", 1)[0]
+        if ":" in user:  # a bare user (the usual private identity) has no scheme to strip
+            for scheme in ("sips:", "sip:"):
+                if user.lower().startswith(scheme):
+                    user = user[len(scheme) :]
+                    break
+        user = user.partition("@")[0]
         if not user:
             raise ValueError(f"private identity {identity!r} has no user part")
         return cls(username=user, password=password, realm=realm)
