@@ -55,9 +55,9 @@ def _identity(_instance: Any, attribute: attrs.Attribute[Any], value: str) -> No
 _NOT_IN_USER = frozenset(' \t<>"@:')
 
 
-def _callback(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+def _callback(_instance: Any, name: str, value: Any) -> None:
     if value is not None and not callable(value):
-        raise TypeError(f"{attribute.name} must be callable (sync or async), got {value!r}")
+        raise TypeError(f"{name} must be callable (sync or async), got {value!r}")
 
 
 def _positive(_instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -137,16 +137,31 @@ class RegisterParams:
     subscribe_voicemail: bool = False
     """Also SUBSCRIBE to the account's own message-summary (Kazoo sends it unsolicited)."""
 
-    on_connected: Callback | None = attrs.field(default=None, validator=_callback)
-    on_incoming: Callback | None = attrs.field(default=None, validator=_callback)
-    on_accepted: Callback | None = attrs.field(default=None, validator=_callback)
-    on_hangup: Callback | None = attrs.field(default=None, validator=_callback)
-    on_cancel: Callback | None = attrs.field(default=None, validator=_callback)
-    on_transfer: Callback | None = attrs.field(default=None, validator=_callback)
-    on_notified: Callback | None = attrs.field(default=None, validator=_callback)
-    on_error: Callback | None = attrs.field(default=None, validator=_callback)
+    on_connected: Callback | None = None
+    on_incoming: Callback | None = None
+    on_accepted: Callback | None = None
+    on_hangup: Callback | None = None
+    on_cancel: Callback | None = None
+    on_transfer: Callback | None = None
+    on_notified: Callback | None = None
+    on_error: Callback | None = None
 
     def __attrs_post_init__(self) -> None:
+        # The callbacks' check, here rather than as eight attrs validators: an
+        # account usually passes none, and one count says so.
+        callbacks = (
+            self.on_connected,
+            self.on_incoming,
+            self.on_accepted,
+            self.on_hangup,
+            self.on_cancel,
+            self.on_transfer,
+            self.on_notified,
+            self.on_error,
+        )
+        if callbacks.count(None) != len(callbacks):
+            for field, value in zip(_CALLBACK_FIELDS, callbacks, strict=True):
+                _callback(self, field, value)
         if self.force_rtmp and self.rtmp_url is None:
             raise ValueError("force_rtmp needs rtmp_url")
         if self.ws_url is None and self.rtmp_url is None:
@@ -173,6 +188,18 @@ class RegisterParams:
     @property
     def reconnect_delay_s(self) -> float:
         return self.reconnect_delay / 1000.0
+
+
+_CALLBACK_FIELDS = (
+    "on_connected",
+    "on_incoming",
+    "on_accepted",
+    "on_hangup",
+    "on_cancel",
+    "on_transfer",
+    "on_notified",
+    "on_error",
+)
 
 
 def is_async_callable(fn: Callable[..., Any]) -> bool:

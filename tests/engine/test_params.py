@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kazoo_actors.params import RegisterParams, _user_part
+from kazoo_actors.params import _CALLBACK_FIELDS, RegisterParams, _user_part
 
 
 def params(**overrides: object) -> RegisterParams:
@@ -108,3 +108,19 @@ def _user_part_everywhere(identity: str) -> str:
 @given(st.text(alphabet="sipSIP:@a.; \t", max_size=12))
 def test_user_part_of_bare_and_uri_identities(identity: str) -> None:
     assert _user_part(identity) == _user_part_everywhere(identity)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(_CALLBACK_FIELDS),
+        st.sampled_from([None, print, "not callable", 3]),
+    )
+)
+def test_every_callback_is_checked_whichever_others_are_given(given_: dict[str, object]) -> None:
+    bad = [name for name in _CALLBACK_FIELDS if given_.get(name) not in (None, print)]
+    if bad:
+        with pytest.raises(TypeError, match=f"^{bad[0]} must be callable"):
+            params(**given_)
+    else:
+        made = params(**given_)
+        assert all(getattr(made, name) is given_.get(name) for name in _CALLBACK_FIELDS)
