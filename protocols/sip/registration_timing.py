@@ -21,6 +21,8 @@ _DIGITS = re.compile(r"\s*(\d{1,10})\b")
 
 REFRESH_WINDOW = (0.5, 0.85)
 """The refresh falls at a random fraction of the granted expiry in this range."""
+_EARLIEST, _LATEST = REFRESH_WINDOW
+_WINDOW_WIDTH = _LATEST - _EARLIEST
 MAX_GUARD = 5.0
 """Seconds the refresh is always ahead of expiry (half the expiry when shorter)."""
 
@@ -104,6 +106,8 @@ def refresh_delay(granted: int, sent_at: float, now: float, rng: random.Random) 
     already past the guard point (a very slow 200) the refresh is immediate.
     """
     guard = min(MAX_GUARD, granted / 2)
-    target = sent_at + granted * rng.uniform(*REFRESH_WINDOW)
+    # rng.uniform(*REFRESH_WINDOW), its formula written out: one call less per refresh.
+    fraction = _EARLIEST + _WINDOW_WIDTH * rng.random()
+    target = sent_at + granted * fraction
     latest = sent_at + granted - guard
     return max(0.0, min(target, latest) - now)

@@ -4,11 +4,18 @@ Contact's parameters, whatever the registrar wrote back."""
 
 from __future__ import annotations
 
+import random
+
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from protocols.sip.message import SipResponse
-from protocols.sip.registration_timing import granted_expiry
+from protocols.sip.registration_timing import (
+    MAX_GUARD,
+    REFRESH_WINDOW,
+    granted_expiry,
+    refresh_delay,
+)
 
 HOST = "k3jd9x0q2m1z.invalid"
 INSTANCE = "<urn:uuid:128b2f33-0c5c-4fd0-a6a3-a4506513270e>"
@@ -85,3 +92,19 @@ def test_kamailios_binding_is_read_after_the_prefix() -> None:
     assert (
         granted_expiry(_response([value], "900"), HOST, INSTANCE, 600, expires_prefix=PREFIX) == 321
     )
+
+
+@given(
+    st.integers(1, 100_000),
+    st.floats(0, 1e6),
+    st.floats(0, 10),
+    st.integers(0, 2**32),
+)
+def test_refresh_delay_draws_what_uniform_over_the_window_draws(
+    granted: int, sent_at: float, late: float, seed: int
+) -> None:
+    twin = random.Random(seed)
+    guard = min(MAX_GUARD, granted / 2)
+    target = sent_at + granted * twin.uniform(*REFRESH_WINDOW)
+    expected = max(0.0, min(target, sent_at + granted - guard) - (sent_at + late))
+    assert refresh_delay(granted, sent_at, sent_at + late, random.Random(seed)) == expected
