@@ -90,6 +90,7 @@ class Registration:
         "_rng",
         "_sent_at",
         "_state",
+        "_timer",
         "_user_agent",
         "_via_transport",
     )
@@ -106,11 +107,15 @@ class Registration:
         instance_id: str | None = None,
         reg_id: int = 1,
         rng: random.Random | None = None,
+        timer_name: str = REFRESH_TIMER,
     ) -> None:
+        """``timer_name`` names the refresh timer in the actions (an owner that keeps
+        several usages' timers in one table picks a name of its own)."""
         scheme, user, host = aor_parts(aor)
         if expires <= 0:
             raise ValueError("expires must be positive")
         self._rng = rng or _SYSTEM_RANDOM
+        self._timer = timer_name
         self._aor = aor
         self._registrar_uri, self._registrar_text = _registrar_uri(registrar or f"{scheme}:{host}")
         self._contact_user = user
@@ -184,7 +189,7 @@ class Registration:
         self._state = next_state(self._state, _I.REGISTER)
         send = self._start_attempt(self._expires, now)
         if was_registered:
-            return [CancelTimer(name=REFRESH_TIMER), send]
+            return [CancelTimer(name=self._timer), send]
         return [send]
 
     def unregister(self, now: float) -> list[RegistrationOutput]:
@@ -196,11 +201,11 @@ class Registration:
             return []
         send = self._start_attempt(0, now)
         if previous is _S.REGISTERED:
-            return [CancelTimer(name=REFRESH_TIMER), send]
+            return [CancelTimer(name=self._timer), send]
         return [send]
 
     def timer_fired(self, name: str, now: float) -> list[RegistrationOutput]:
-        if name != REFRESH_TIMER or self._state is not _S.REGISTERED:
+        if name != self._timer or self._state is not _S.REGISTERED:
             return []  # a timer that lost a race with a cancel
         self._state = next_state(self._state, _I.REFRESH_TIMER)
         return [self._start_attempt(self._expires, now)]
@@ -241,7 +246,7 @@ class Registration:
         self._digest.take_learned()  # learned on the old connection: maybe long ago
         if new_contact:
             self._use_contact_host(self._draw_contact_host())
-        return [CancelTimer(name=REFRESH_TIMER)] if was_registered else []
+        return [CancelTimer(name=self._timer)] if was_registered else []
 
     def request_failed(
         self, reason: str, now: float, *, code: int = 408
@@ -400,7 +405,7 @@ class Registration:
         delay = refresh_delay(granted, self._sent_at, now, self._rng)
         self._expires_at = self._sent_at + granted
         return [
-            StartTimer(name=REFRESH_TIMER, seconds=delay),
+            StartTimer(name=self._timer, seconds=delay),
             Registered(expires=granted, refresh_in=delay),
         ]
 
