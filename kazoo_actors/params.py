@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from protocols.sip.identifiers import uuid4_urn
+
 Callback = Callable[..., Any]
 Backoff = Literal["fixed", "exponential"]
 
@@ -53,9 +55,9 @@ def _identity(_instance: Any, attribute: attrs.Attribute[Any], value: str) -> No
 _NOT_IN_USER = frozenset(' \t<>"@:')
 
 
-def _callback(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+def _callback(_instance: Any, name: str, value: Any) -> None:
     if value is not None and not callable(value):
-        raise TypeError(f"{attribute.name} must be callable (sync or async), got {value!r}")
+        raise TypeError(f"{name} must be callable (sync or async), got {value!r}")
 
 
 def _positive(_instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -91,8 +93,6 @@ def _backoff(_instance: Any, attribute: attrs.Attribute[Any], value: str) -> Non
 # (again in a forked child) is four times cheaper per account than uuid.uuid4().
 _instance_ids = random.Random()
 os.register_at_fork(after_in_child=_instance_ids.seed)
-_UUID4_BITS = (0x4000 << 64) | (0x8000 << 48)
-_UUID4_MASK = ~((0xF000 << 64) | (0xC000 << 48))
 
 
 def new_instance_id() -> str:
@@ -100,20 +100,15 @@ def new_instance_id() -> str:
     return uuid4_urn(_instance_ids.getrandbits(128))
 
 
-def uuid4_urn(bits: int) -> str:
-    """``urn:uuid:`` and ``str(uuid.UUID(int=bits, version=4))``, without building the UUID."""
-    digits = "%032x" % (bits & _UUID4_MASK | _UUID4_BITS)
-    return f"urn:uuid:{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-
-
 def _user_part(identity: str) -> str:
     """``sip:alice@realm`` → ``alice``; a bare ``alice`` stays as it is."""
     rest = identity.strip()
-    for scheme in ("sips:", "sip:"):
-        if rest.lower().startswith(scheme):
-            rest = rest[len(scheme) :]
-            break
-    return rest.split("@", 1)[0].split(";", 1)[0]
+    if ":" in rest:  # a bare user (the usual identity) has no scheme to strip
+        for scheme in ("sips:", "sip:"):
+            if rest.lower().startswith(scheme):
+                rest = rest[len(scheme) :]
+                break
+    return rest.partition("@")[0].partition(";")[0]
 
 
 @attrs.frozen(kw_only=True)
@@ -142,16 +137,31 @@ class RegisterParams:
     subscribe_voicemail: bool = False
     """Also SUBSCRIBE to the account's own message-summary (Kazoo sends it unsolicited)."""
 
-    on_connected: Callback | None = attrs.field(default=None, validator=_callback)
-    on_incoming: Callback | None = attrs.field(default=None, validator=_callback)
-    on_accepted: Callback | None = attrs.field(default=None, validator=_callback)
-    on_hangup: Callback | None = attrs.field(default=None, validator=_callback)
-    on_cancel: Callback | None = attrs.field(default=None, validator=_callback)
-    on_transfer: Callback | None = attrs.field(default=None, validator=_callback)
-    on_notified: Callback | None = attrs.field(default=None, validator=_callback)
-    on_error: Callback | None = attrs.field(default=None, validator=_callback)
+    on_connected: Callback | None = None
+    on_incoming: Callback | None = None
+    on_accepted: Callback | None = None
+    on_hangup: Callback | None = None
+    on_cancel: Callback | None = None
+    on_transfer: Callback | None = None
+    on_notified: Callback | None = None
+    on_error: Callback | None = None
 
     def __attrs_post_init__(self) -> None:
+        # The callbacks' check, here rather than as eight attrs validators: an
+        # account usually passes none, and one count says so.
+        callbacks = (
+            self.on_connected,
+            self.on_incoming,
+            self.on_accepted,
+            self.on_hangup,
+            self.on_cancel,
+            self.on_transfer,
+            self.on_notified,
+            self.on_error,
+        )
+        if callbacks.count(None) != len(callbacks):
+            for field, value in zip(_CALLBACK_FIELDS, callbacks, strict=True):
+                _callback(self, field, value)
         if self.force_rtmp and self.rtmp_url is None:
             raise ValueError("force_rtmp needs rtmp_url")
         if self.ws_url is None and self.rtmp_url is None:
@@ -178,6 +188,18 @@ class RegisterParams:
     @property
     def reconnect_delay_s(self) -> float:
         return self.reconnect_delay / 1000.0
+
+
+_CALLBACK_FIELDS = (
+    "on_connected",
+    "on_incoming",
+    "on_accepted",
+    "on_hangup",
+    "on_cancel",
+    "on_transfer",
+    "on_notified",
+    "on_error",
+)
 
 
 def is_async_callable(fn: Callable[..., Any]) -> bool:

@@ -50,6 +50,9 @@ class RegistrationResult:
 
 
 TIMER_PREFIX = "reg/"
+# The usage's one timer, named for the account's timer table: its actions need no
+# renaming, and every account's table shares this one string.
+REFRESH_TIMER = TIMER_PREFIX + "refresh"
 
 
 class RegistrationRole:
@@ -67,6 +70,7 @@ class RegistrationRole:
             user_agent=params.user_agent,
             instance_id=params.instance_id,
             rng=rng,
+            timer_name=REFRESH_TIMER,
         )
 
     @property
@@ -96,7 +100,7 @@ class RegistrationRole:
         return name.startswith(TIMER_PREFIX)
 
     def timer_fired(self, name: str, now: float) -> tuple[list[Action], list[RegistrationResult]]:
-        return _split(self.usage.timer_fired(name[len(TIMER_PREFIX) :], now))
+        return _split(self.usage.timer_fired(name, now))
 
     def final_response(
         self, response: Response, now: float
@@ -127,12 +131,8 @@ def _split(
     actions: list[Action] = []
     results: list[RegistrationResult] = []
     for item in outputs:
-        if isinstance(item, Send):
+        if isinstance(item, (Send, StartTimer, CancelTimer)):
             actions.append(item)
-        elif isinstance(item, StartTimer):
-            actions.append(StartTimer(name=_cancel(item.name).name, seconds=item.seconds))
-        elif isinstance(item, CancelTimer):
-            actions.append(_cancel(item.name))
         elif isinstance(item, Registered):
             results.append(_registered(item.expires))
         elif isinstance(item, RegistrationFailed):
@@ -140,15 +140,6 @@ def _split(
         else:
             results.append(_UNREGISTERED)
     return actions, results
-
-
-@functools.lru_cache(maxsize=16)
-def _cancel(name: str) -> CancelTimer:
-    """Cancels are frozen values named by the usage's few timers: one per name will do.
-
-    Its name is also the one a started timer gets: one string shared by every account's
-    timer table rather than a copy per account (~60 bytes each)."""
-    return CancelTimer(name=TIMER_PREFIX + name)
 
 
 @functools.lru_cache(maxsize=64)

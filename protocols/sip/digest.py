@@ -39,10 +39,12 @@ _CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization")
 # A registrar talks to us in one realm, a proxy in front of it maybe in a second;
 # the bound keeps a hostile server from growing this state without limit.
 _MAX_REALMS = 4
-# H(A2) by (algorithm, method, Request-URI): every account of a registrar shares
-# one; the bound only matters to a process that talks to very many URIs.
-_HA2: dict[tuple[str, str, str], str] = {}
-_MAX_HA2 = 256
+# What the credentials of one challenge for one request line share, whoever sends
+# them: H(A2) and the quoted realm, nonce and uri text. Every account of a
+# registrar that adopted one nonce shares an entry; the bound only matters to a
+# process that talks to very many URIs or keeps receiving new nonces.
+_REQUEST_PARTS: dict[tuple[str, str, str, str, str], tuple[str, str]] = {}
+_MAX_REQUEST_PARTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +65,12 @@ class DigestCredentials:
         Kazoo library sent it.
         """
         user = identity
-        for scheme in ("sips:", "sip:"):
-            if user.lower().startswith(scheme):
-                user = user[len(scheme) :]
-                break
-        user = user.split("@", 1)[0]
+        if ":" in user:  # a bare user (the usual private identity) has no scheme to strip
+            for scheme in ("sips:", "sip:"):
+                if user.lower().startswith(scheme):
+                    user = user[len(scheme) :]
+                    break
+        user = user.partition("@")[0]
         if not user:
             raise ValueError(f"private identity {identity!r} has no user part")
         return cls(username=user, password=password, realm=realm)
@@ -121,14 +124,18 @@ def _sent_credentials(request: Request) -> dict[str, tuple[str, int]]:
     return sent
 
 
-def _request_ha2(algorithm: str, method: str, uri: str) -> str:
-    """H(method:uri), computed once for all the clients that send to one registrar."""
-    key = (algorithm, method, uri)
-    found = _HA2.get(key)
+def _request_parts(challenge: DigestChallenge, method: str, uri: str) -> tuple[str, str]:
+    """H(A2) and ``realm="..", nonce="..", uri=".."`` for ``challenge`` and this request line."""
+    key = (challenge.algorithm, challenge.realm, challenge.nonce, method, uri)
+    found = _REQUEST_PARTS.get(key)
     if found is None:
-        if len(_HA2) >= _MAX_HA2:
-            _HA2.clear()
-        found = _HA2[key] = request_ha2(algorithm, method, uri)
+        if len(_REQUEST_PARTS) >= _MAX_REQUEST_PARTS:
+            _REQUEST_PARTS.clear()
+        found = _REQUEST_PARTS[key] = (
+            request_ha2(challenge.algorithm, method, uri),
+            f"realm={quote_auth_value(challenge.realm)}, "
+            f"nonce={quote_auth_value(challenge.nonce)}, uri={quote_auth_value(uri)}",
+        )
     return found
 
 
@@ -288,9 +295,8 @@ class DigestClient:
         found: list[tuple[str, str]] = []
         for state in self._nonces.values():
             state.count += 1
-            found.append(
-                (state.challenge.credentials_header, self._credentials_value(method, uri, state))
-            )
+            header = _CREDENTIAL_HEADERS[1] if state.challenge.proxy else _CREDENTIAL_HEADERS[0]
+            found.append((header, self._credentials_value(method, uri, state)))
         return found
 
     def _credentials_value(self, method: str, uri: str, state: _NonceState) -> str:
@@ -301,11 +307,12 @@ class DigestClient:
         needs_cnonce = qop is not None or algorithm.endswith("-sess")
         cnonce = f"{self._rng.getrandbits(64):016x}" if needs_cnonce else ""
         nc = f"{state.count:08x}"
+        ha2, shared_text = _request_parts(challenge, method, uri)
         response = response_from_ha1(
             algorithm,
             self._user_ha1(algorithm, challenge.realm),
             challenge.nonce,
-            _request_ha2(algorithm, method, uri),
+            ha2,
             qop,
             nc,
             cnonce,
@@ -313,9 +320,7 @@ class DigestClient:
         if qop is not None and challenge.opaque is None:
             # The shape registrars ask for, in format_digest_credentials' order.
             return (
-                f"Digest username={quote_auth_value(username)}, "
-                f"realm={quote_auth_value(challenge.realm)}, "
-                f"nonce={quote_auth_value(challenge.nonce)}, uri={quote_auth_value(uri)}, "
+                f"Digest username={quote_auth_value(username)}, {shared_text}, "
                 f'response="{response}", algorithm={algorithm}, cnonce="{cnonce}", '
                 f"qop={qop}, nc={nc}"
             )

@@ -29,6 +29,17 @@ def random_token(length: int, rng: random.Random | None = None) -> str:
     return source.randbytes(length).translate(_BYTE_TO_CHAR).decode("ascii")
 
 
+_UUID4_BITS = (0x4000 << 64) | (0x8000 << 48)
+_UUID4_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+
+
+def uuid4_urn(bits: int) -> str:
+    """``urn:uuid:`` and ``str(uuid.UUID(int=bits, version=4))``, without building the
+    UUID (its constructor and ``__str__`` cost as much as the rest of a registration's set-up)."""
+    digits = "%032x" % (bits & _UUID4_MASK | _UUID4_BITS)
+    return f"urn:uuid:{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
 def new_branch(rng: random.Random | None = None) -> str:
     """A Via branch with the RFC 3261 magic cookie."""
     return MAGIC_COOKIE + random_token(16, rng)

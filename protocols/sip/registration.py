@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import functools
 import random
-import uuid
+import re
 from typing import cast
 
 from sipmessage import URI, Parameters, Request, Response, Via
 
 from .actions import CancelTimer, Send, StartTimer
-from .address_of_record import parse_aor
+from .address_of_record import aor_parts
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
-from .identifiers import new_branch, new_call_id, new_tag, random_token
+from .identifiers import new_branch, new_call_id, new_tag, random_token, uuid4_urn
 from .parsed_headers import ParsedHeaders
 from .registration_events import (
     Registered,
@@ -46,6 +46,9 @@ MAX_CHALLENGES_PER_ATTEMPT = 3
 MAX_INTERVAL_RETRIES = 2
 
 _SYSTEM_RANDOM = random.SystemRandom()
+# A Contact user that header_checks' plain address shape reads as the user, so
+# that a plain 2xx Contact starting with our URI is our binding (granted_expiry).
+_PLAIN_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()]+")
 _I = RegistrationInput
 _S = RegistrationState
 
@@ -55,10 +58,6 @@ def _registrar_uri(text: str) -> tuple[URI, str]:
     """Parsed and rendered once per registrar: thousands of accounts usually share a few."""
     uri = URI.parse(text)
     return uri, str(uri)
-
-
-def _uuid_urn(rng: random.Random) -> str:
-    return f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}"
 
 
 class Registration:
@@ -79,9 +78,11 @@ class Registration:
         "_expires",
         "_expires_at",
         "_from_value",
+        "_granted_prefix",
         "_in_flight",
         "_in_flight_expires",
         "_instance",
+        "_instance_value",
         "_interval_retries",
         "_reg_id",
         "_registrar_text",
@@ -89,6 +90,7 @@ class Registration:
         "_rng",
         "_sent_at",
         "_state",
+        "_timer",
         "_user_agent",
         "_via_transport",
     )
@@ -105,18 +107,21 @@ class Registration:
         instance_id: str | None = None,
         reg_id: int = 1,
         rng: random.Random | None = None,
+        timer_name: str = REFRESH_TIMER,
     ) -> None:
-        uri = parse_aor(aor)
+        """``timer_name`` names the refresh timer in the actions (an owner that keeps
+        several usages' timers in one table picks a name of its own)."""
+        scheme, user, host = aor_parts(aor)
         if expires <= 0:
             raise ValueError("expires must be positive")
         self._rng = rng or _SYSTEM_RANDOM
+        self._timer = timer_name
         self._aor = aor
-        self._registrar_uri, self._registrar_text = _registrar_uri(
-            registrar or f"{uri.scheme}:{uri.host}"
-        )
-        self._contact_user = uri.user
+        self._registrar_uri, self._registrar_text = _registrar_uri(registrar or f"{scheme}:{host}")
+        self._contact_user = user
         contact_host = self._draw_contact_host()
-        self._instance = instance_id or _uuid_urn(self._rng)
+        self._instance = instance_id or uuid4_urn(self._rng.getrandbits(128))
+        self._instance_value = f"<{self._instance}>"
         self._reg_id = reg_id
         self._via_transport = "WSS" if secure else "WS"
         self._user_agent = user_agent
@@ -126,6 +131,7 @@ class Registration:
         self._from_value = f"<{aor}>;tag={new_tag(self._rng)}"
         self._contact_host = ""
         self._contact_prefix = ""
+        self._granted_prefix = ""
         self._use_contact_host(contact_host)
         self._cseq = 0
         self._expires = expires
@@ -183,7 +189,7 @@ class Registration:
         self._state = next_state(self._state, _I.REGISTER)
         send = self._start_attempt(self._expires, now)
         if was_registered:
-            return [CancelTimer(name=REFRESH_TIMER), send]
+            return [CancelTimer(name=self._timer), send]
         return [send]
 
     def unregister(self, now: float) -> list[RegistrationOutput]:
@@ -195,11 +201,11 @@ class Registration:
             return []
         send = self._start_attempt(0, now)
         if previous is _S.REGISTERED:
-            return [CancelTimer(name=REFRESH_TIMER), send]
+            return [CancelTimer(name=self._timer), send]
         return [send]
 
     def timer_fired(self, name: str, now: float) -> list[RegistrationOutput]:
-        if name != REFRESH_TIMER or self._state is not _S.REGISTERED:
+        if name != self._timer or self._state is not _S.REGISTERED:
             return []  # a timer that lost a race with a cancel
         self._state = next_state(self._state, _I.REFRESH_TIMER)
         return [self._start_attempt(self._expires, now)]
@@ -240,7 +246,7 @@ class Registration:
         self._digest.take_learned()  # learned on the old connection: maybe long ago
         if new_contact:
             self._use_contact_host(self._draw_contact_host())
-        return [CancelTimer(name=REFRESH_TIMER)] if was_registered else []
+        return [CancelTimer(name=self._timer)] if was_registered else []
 
     def request_failed(
         self, reason: str, now: float, *, code: int = 408
@@ -299,9 +305,12 @@ class Registration:
     def _use_contact_host(self, host: str) -> None:
         """The ``.invalid`` host of our Contact and Via, and the Contact text built on it."""
         self._contact_host = host
+        contact = self.contact
         self._contact_prefix = (
-            f'<{self.contact}>;+sip.instance="<{self._instance}>";reg-id={self._reg_id};expires='
+            f'<{contact}>;+sip.instance="{self._instance_value}";reg-id={self._reg_id};expires='
         )
+        plain = _PLAIN_USER.fullmatch(self._contact_user) is not None
+        self._granted_prefix = f"<{contact}>;expires=" if plain else ""
 
     def _start_attempt(self, expires: int, now: float) -> Send:
         self._challenges = 0
@@ -383,7 +392,11 @@ class Registration:
             self._state = next_state(self._state, _I.ACCEPTED)
             return [Unregistered(confirmed=True)]
         granted = granted_expiry(
-            response, self._contact_host, f"<{self._instance}>", self._in_flight_expires
+            response,
+            self._contact_host,
+            self._instance_value,
+            self._in_flight_expires,
+            expires_prefix=self._granted_prefix,
         )
         if granted <= 0:
             return self._fail(response.code, "registrar kept no binding for our contact")
@@ -392,7 +405,7 @@ class Registration:
         delay = refresh_delay(granted, self._sent_at, now, self._rng)
         self._expires_at = self._sent_at + granted
         return [
-            StartTimer(name=REFRESH_TIMER, seconds=delay),
+            StartTimer(name=self._timer, seconds=delay),
             Registered(expires=granted, refresh_in=delay),
         ]
 

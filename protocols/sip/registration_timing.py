@@ -15,12 +15,14 @@ from sipmessage import Response
 
 from . import header_syntax as syntax
 from .errors import ParseError
-from .header_checks import plain_address_parts
+from .header_checks import address_is_plain, plain_address_parts
 
 _DIGITS = re.compile(r"\s*(\d{1,10})\b")
 
 REFRESH_WINDOW = (0.5, 0.85)
 """The refresh falls at a random fraction of the granted expiry in this range."""
+_EARLIEST, _LATEST = REFRESH_WINDOW
+_WINDOW_WIDTH = _LATEST - _EARLIEST
 MAX_GUARD = 5.0
 """Seconds the refresh is always ahead of expiry (half the expiry when shorter)."""
 
@@ -37,15 +39,37 @@ def _unquote(value: str | None) -> str:
     return (value or "").strip().strip('"')
 
 
-def granted_expiry(response: Response, contact_host: str, instance: str, requested: int) -> int:
+def granted_expiry(
+    response: Response,
+    contact_host: str,
+    instance: str,
+    requested: int,
+    *,
+    expires_prefix: str = "",
+) -> int:
     """The expiry the registrar granted to our binding.
 
     Our Contact's ``expires`` parameter in the 2xx wins (the registrar lists
     every binding of the AOR, other devices' too), then the Expires header,
     then what we asked for. Malformed Contact values are skipped, not fatal.
+
+    ``expires_prefix`` is ``<our Contact URI>;expires=`` when that URI's user and
+    host are plain (letters, digits, marks): a well-formed value that starts with
+    it, as Kamailio writes our binding back, is ours and its ``expires`` follows
+    the prefix, read without splitting the value's other parameters.
     """
     host = contact_host.lower()
     for value in response.headers.getlist("Contact"):
+        if (
+            expires_prefix
+            and value.startswith(expires_prefix)
+            and "," not in value
+            and address_is_plain(value)
+        ):
+            # A plain value has no repeated parameter: this is its only expires.
+            match = _DIGITS.match(value, len(expires_prefix))
+            if match is not None:
+                return int(match.group(1))
         if host not in value.lower() and instance not in value:
             continue  # another device's binding: not worth parsing
         parts = plain_address_parts(value.strip(" \t")) if "," not in value else None
@@ -82,6 +106,8 @@ def refresh_delay(granted: int, sent_at: float, now: float, rng: random.Random) 
     already past the guard point (a very slow 200) the refresh is immediate.
     """
     guard = min(MAX_GUARD, granted / 2)
-    target = sent_at + granted * rng.uniform(*REFRESH_WINDOW)
+    # rng.uniform(*REFRESH_WINDOW), its formula written out: one call less per refresh.
+    fraction = _EARLIEST + _WINDOW_WIDTH * rng.random()
+    target = sent_at + granted * fraction
     latest = sent_at + granted - guard
     return max(0.0, min(target, latest) - now)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kazoo_actors.params import RegisterParams, uuid4_urn
+from kazoo_actors.params import _CALLBACK_FIELDS, RegisterParams, _user_part
 
 
 def params(**overrides: object) -> RegisterParams:
@@ -63,11 +63,6 @@ def test_zero_attempts_disables_auto_reconnect() -> None:
     assert not params(reconnect_max_attempts=0).auto_reconnect
 
 
-@given(st.integers(min_value=0, max_value=2**128 - 1))
-def test_instance_id_is_the_urn_of_a_version_4_uuid(bits: int) -> None:
-    assert uuid4_urn(bits) == f"urn:uuid:{uuid.UUID(int=bits, version=4)}"
-
-
 def test_each_account_gets_its_own_instance_id() -> None:
     ids = {params().instance_id for _ in range(100)}
     assert len(ids) == 100
@@ -98,3 +93,34 @@ def test_a_url_checked_once_is_still_checked_per_setting() -> None:
     params(ws_url="ws://127.0.0.1:5066")
     with pytest.raises(ValueError, match="rtmp_url"):
         params(rtmp_url="ws://127.0.0.1:5066")
+
+
+def _user_part_everywhere(identity: str) -> str:
+    """_user_part as it read every identity (the reference for its bare-user shortcut)."""
+    rest = identity.strip()
+    for scheme in ("sips:", "sip:"):
+        if rest.lower().startswith(scheme):
+            rest = rest[len(scheme) :]
+            break
+    return rest.split("@", 1)[0].split(";", 1)[0]
+
+
+@given(st.text(alphabet="sipSIP:@a.; \t", max_size=12))
+def test_user_part_of_bare_and_uri_identities(identity: str) -> None:
+    assert _user_part(identity) == _user_part_everywhere(identity)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(_CALLBACK_FIELDS),
+        st.sampled_from([None, print, "not callable", 3]),
+    )
+)
+def test_every_callback_is_checked_whichever_others_are_given(given_: dict[str, object]) -> None:
+    bad = [name for name in _CALLBACK_FIELDS if given_.get(name) not in (None, print)]
+    if bad:
+        with pytest.raises(TypeError, match=f"^{bad[0]} must be callable"):
+            params(**given_)
+    else:
+        made = params(**given_)
+        assert all(getattr(made, name) is given_.get(name) for name in _CALLBACK_FIELDS)

@@ -284,6 +284,26 @@ def test_username_is_the_private_identity_user_part(identity: str, user: str) ->
     assert DigestCredentials.from_private_identity(identity, "pw").username == user
 
 
+def _user_part_everywhere(identity: str) -> str:
+    """from_private_identity's user part as it read every identity (the reference)."""
+    user = identity
+    for scheme in ("sips:", "sip:"):
+        if user.lower().startswith(scheme):
+            user = user[len(scheme) :]
+            break
+    return user.split("@", 1)[0]
+
+
+@given(st.text(alphabet="sipSIP:@ab.;", max_size=12))
+def test_bare_users_skip_the_scheme_check_with_the_same_result(identity: str) -> None:
+    expected = _user_part_everywhere(identity)
+    if not expected:
+        with pytest.raises(ValueError):
+            DigestCredentials.from_private_identity(identity, "pw")
+    else:
+        assert DigestCredentials.from_private_identity(identity, "pw").username == expected
+
+
 def test_private_identity_without_user_is_refused() -> None:
     with pytest.raises(ValueError):
         DigestCredentials.from_private_identity("sip:@example.com", "pw")

@@ -153,3 +153,35 @@ def test_many_request_uris_overflow_the_shared_ha2_cache_safely() -> None:
         client.authorize(request)
         expected = _general(credentials, challenge, "REGISTER", str(request.uri), count, twin)
         assert request.headers.get("Authorization") == expected
+
+
+@given(
+    usernames=st.lists(TEXT, min_size=2, max_size=4, unique=True),
+    nonce=TEXT,
+    uris=st.lists(st.sampled_from(["sip:example.com", "sip:other.example.com"]), min_size=1),
+    seed=st.integers(0, 2**32),
+)
+def test_clients_sharing_one_challenge_each_get_their_own_credentials(
+    usernames: list[str], nonce: str, uris: list[str], seed: int
+) -> None:
+    # The realm, nonce and uri text and H(A2) are shared by every client that
+    # answers this challenge for this request line; the username and response are not.
+    challenge = DigestChallenge(
+        realm="example.com",
+        nonce=nonce,
+        algorithm="MD5",
+        qop=("auth",),
+        opaque=None,
+        stale=False,
+        proxy=False,
+    )
+    for username in usernames:
+        credentials = DigestCredentials(username, "pw")
+        client = DigestClient(credentials, random.Random(seed))
+        twin = random.Random(seed)
+        client.adopt(challenge)
+        for count, uri in enumerate(uris, start=1):
+            request = make_request("REGISTER", uri=uri)
+            client.authorize(request)
+            expected = _general(credentials, challenge, "REGISTER", uri, count, twin)
+            assert request.headers.get("Authorization") == expected

@@ -5,9 +5,20 @@ from __future__ import annotations
 import collections
 import random
 import re
+import uuid
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from protocols.sip.header_syntax import parse_address, parse_call_id, parse_via
-from protocols.sip.identifiers import MAGIC_COOKIE, new_branch, new_call_id, new_tag, random_token
+from protocols.sip.identifiers import (
+    MAGIC_COOKIE,
+    new_branch,
+    new_call_id,
+    new_tag,
+    random_token,
+    uuid4_urn,
+)
 
 
 def test_tokens_have_the_length_asked_and_only_letters_and_digits() -> None:
@@ -40,3 +51,8 @@ def test_values_fit_where_they_go() -> None:
     assert parse_call_id(new_call_id(rng))
     tag = new_tag(rng)
     assert parse_address(f"<sip:a@b>;tag={tag}").parameters.get("tag") == tag
+
+
+@given(st.integers(min_value=0, max_value=2**128 - 1))
+def test_uuid4_urn_is_the_urn_of_a_version_4_uuid(bits: int) -> None:
+    assert uuid4_urn(bits) == f"urn:uuid:{uuid.UUID(int=bits, version=4)}"

@@ -1,0 +1,55 @@
+"""``aor_parts`` reads the plain ``sip:user@host`` shape by one regex: it must find
+exactly what ``parse_aor`` (sipmessage's URI grammar) finds, and refuse the same AORs."""
+
+from __future__ import annotations
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from protocols.sip.address_of_record import _PLAIN_AOR, aor_parts, parse_aor
+
+LABEL = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9-]{0,6}[A-Za-z0-9])?", fullmatch=True)
+USER = st.text(alphabet="abcXYZ019-_.!~*'()%;:@&=+$,?/ ", min_size=0, max_size=12)
+HOST = st.lists(LABEL, min_size=1, max_size=4).map(".".join)
+AORS = st.one_of(
+    st.builds(
+        lambda s, u, h: f"{s}:{u}@{h}", st.sampled_from(["sip", "sips", "SIP", "tel"]), USER, HOST
+    ),
+    st.text(alphabet="sip:@ab1.-%;=[]>", max_size=20),
+)
+
+
+def _general(aor: str) -> tuple[str, str, str] | type[ValueError]:
+    try:
+        uri = parse_aor(aor)
+    except ValueError:
+        return ValueError
+    return uri.scheme, uri.user or "", uri.host
+
+
+def _fast(aor: str) -> tuple[str, str, str] | type[ValueError]:
+    try:
+        return aor_parts(aor)
+    except ValueError:
+        return ValueError
+
+
+@given(AORS)
+@example("sip:alice@example.com")
+@example("sips:a.b-c@kazoo.test")
+@example("sip:alice@1.2.3.4")
+@example("sip:alice@example.com.")
+@example("sip:alice@a--b.c")
+@example("sip:al%41ce@example.com")
+@example("sip:alice@example.com\n")
+@example("sip:@example.com")
+def test_aor_parts_is_what_parse_aor_finds(aor: str) -> None:
+    assert _fast(aor) == _general(aor)
+
+
+@given(st.sampled_from(["sip", "sips"]), st.from_regex(r"[a-z0-9._-]{1,12}", fullmatch=True), HOST)
+def test_plain_aors_take_the_fast_path(scheme: str, user: str, host: str) -> None:
+    aor = f"{scheme}:{user}@{host}"
+    if host.rsplit(".", 1)[-1].isalpha():  # sipmessage's top label: letters, maybe dashed
+        assert _PLAIN_AOR.fullmatch(aor) is not None
+    assert _fast(aor) == _general(aor)
