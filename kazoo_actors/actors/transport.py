@@ -58,12 +58,22 @@ class KeepaliveStep(enum.Enum):
     CLOSED = "the connection is closed"
 
 
-@attrs.frozen(kw_only=True)
 class Inbound:
-    """What one receive brought: parsed messages and whether the connection ended."""
+    """What one receive brought: parsed messages and whether the connection ended.
 
-    messages: Sequence[SipMessage]
-    closed: bool = False
+    A plain slotted class rather than a frozen attrs class: one is built for every
+    message of every account, and a frozen class sets each field through
+    ``object.__setattr__``. Treat it as read-only.
+    """
+
+    __slots__ = ("closed", "messages")
+
+    def __init__(self, *, messages: Sequence[SipMessage], closed: bool = False) -> None:
+        self.messages = messages
+        self.closed = closed
+
+    def __repr__(self) -> str:
+        return f"Inbound(messages={self.messages!r}, closed={self.closed!r})"
 
 
 _QUIET = Inbound(messages=())
