@@ -195,26 +195,25 @@ class AccountActor:
         task_status.started(self)
         try:
             async with self.calls.open():
-                await self._lifecycle()
+                # The lifecycle inline, not in a coroutine of its own: every wake-up of
+                # the account resumes each frame of its task's stack.
+                while True:
+                    if self.state is AccountState.DOWN:
+                        if await self._wait_commands(math.inf):
+                            return
+                        continue
+                    end = await self._session()
+                    if end is SessionEnd.LOGGED_OUT or self.logged_out:
+                        return
+                    await self._after_session(end)
+                    if self.logged_out:
+                        return
         finally:
             self.finished = True
             await self._close_transport()
             for done in self._logouts:
                 done.set()
             self._feed.close()
-
-    async def _lifecycle(self) -> None:
-        while True:
-            if self.state is AccountState.DOWN:
-                if await self._wait_commands(math.inf):
-                    return
-                continue
-            end = await self._session()
-            if end is SessionEnd.LOGGED_OUT or self.logged_out:
-                return
-            await self._after_session(end)
-            if self.logged_out:
-                return
 
     async def _after_session(self, end: SessionEnd) -> None:
         """Report how the session ended, then wait for the next attempt or go down."""
@@ -410,9 +409,8 @@ class AccountActor:
         if self.mailbox:
             for command in self.mailbox.take_all():
                 await self._command(command, now)
-        outbound = self.calls.outbound(self._endpoint)
-        if outbound:  # seldom: most wake-ups bring the calls nothing to send
-            await self._perform(outbound, now)
+        if self.calls.has_outbound:  # seldom: most wake-ups bring the calls nothing to send
+            await self._perform(self.calls.outbound(self._endpoint), now)
 
     def _wake_for_calls(self) -> None:
         # A full mailbox already wakes us, and every wake drains the calls' queue.
