@@ -73,9 +73,14 @@ class _Slot:
 
     async def __aenter__(self) -> None:
         limiter = self._gate.limiter
-        try:
-            limiter.acquire_on_behalf_of_nowait(self._owner)
-        except trio.WouldBlock:
+        # Look before trying: in a storm most owners find the gate full, and each
+        # WouldBlock raised and caught here came on top of the one the wait raises itself.
+        if limiter.available_tokens > 0:
+            try:
+                limiter.acquire_on_behalf_of_nowait(self._owner)
+            except trio.WouldBlock:
+                await limiter.acquire_on_behalf_of(self._owner)
+        else:
             await limiter.acquire_on_behalf_of(self._owner)
         self._gate._taken()
 

@@ -112,7 +112,12 @@ class Engine:
                 "force_rtmp off to register over WebSocket"
             )
         account_id = f"{params.user}@{params.realm}#{next(self._ids)}"
-        address = await self._watch_path(params.ws_url)
+        address = None
+        if self._monitor is not None:
+            # Thousands of accounts share a few servers: a watched one needs no coroutine.
+            address = self._addresses.get(params.ws_url)
+            if address is None or address not in self._paths:
+                address = await self._watch_path(params.ws_url)
         feed = EventFeed()
         actor = self._new_actor(params, account_id, feed)
         account = Account(actor, feed, id=account_id, forget=self._forget, address=address)

@@ -16,6 +16,7 @@ time, but never two senders: the owner serialises sends.
 
 from __future__ import annotations
 
+import _socket
 import base64
 import contextlib
 import errno
@@ -57,6 +58,10 @@ _CLOSED = 1
 
 # Non-blocking from the start where the system allows it: one ioctl fewer per connection.
 _NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+
+RawSocket = _socket.socket
+"""The C socket type under ``socket.socket``: a connection needs only its send, recv and
+close, and the Python subclass adds two frames to every socket's creation and close."""
 
 
 class WebSocketError(Exception):
@@ -211,7 +216,7 @@ class WebSocketConnection:
     def __init__(
         self,
         *,
-        raw: socket.socket | None = None,
+        raw: RawSocket | None = None,
         stream: trio.abc.Stream | None = None,
         trailing_data: bytes = b"",
     ) -> None:
@@ -282,7 +287,7 @@ class WebSocketConnection:
         return await self.take(data)
 
     @property
-    def raw_socket(self) -> socket.socket | None:
+    def raw_socket(self) -> RawSocket | None:
         """The plain socket, for an owner that waits for it in its own poller; None for a stream."""
         return self._raw
 
@@ -404,7 +409,7 @@ class WebSocketConnection:
         if scope.cancelled_caught:
             await trio.aclose_forcefully(self._stream)
 
-    def _release_raw(self, raw: socket.socket) -> None:
+    def _release_raw(self, raw: RawSocket) -> None:
         self._state = _CLOSED
         if raw.fileno() >= 0:
             if self._trio_waited:
@@ -461,7 +466,7 @@ class WebSocketConnection:
                 finally:
                     self._sending = False
 
-    def _send_some(self, raw: socket.socket, data: bytes) -> int:
+    def _send_some(self, raw: RawSocket, data: bytes) -> int:
         """What the kernel takes of ``data`` now, without waiting (0 when its buffer is full)."""
         try:
             sent = raw.send(data)
@@ -531,7 +536,7 @@ class PlainUpgrade:
     __slots__ = ("_buffer", "_key", "_request", "_subprotocol", "_target", "connecting", "sock")
 
     def __init__(self, target: WebSocketUrl, family: int, subprotocol: str = "sip") -> None:
-        sock = socket.socket(family, socket.SOCK_STREAM | _NONBLOCK)
+        sock = RawSocket(family, socket.SOCK_STREAM | _NONBLOCK)
         if not _NONBLOCK:
             sock.setblocking(False)
         try:

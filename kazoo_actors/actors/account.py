@@ -195,26 +195,25 @@ class AccountActor:
         task_status.started(self)
         try:
             async with self.calls.open():
-                await self._lifecycle()
+                # The lifecycle inline, not in a coroutine of its own: every wake-up of
+                # the account resumes each frame of its task's stack.
+                while True:
+                    if self.state is AccountState.DOWN:
+                        if await self._wait_commands(math.inf):
+                            return
+                        continue
+                    end = await self._session()
+                    if end is SessionEnd.LOGGED_OUT or self.logged_out:
+                        return
+                    await self._after_session(end)
+                    if self.logged_out:
+                        return
         finally:
             self.finished = True
             await self._close_transport()
             for done in self._logouts:
                 done.set()
             self._feed.close()
-
-    async def _lifecycle(self) -> None:
-        while True:
-            if self.state is AccountState.DOWN:
-                if await self._wait_commands(math.inf):
-                    return
-                continue
-            end = await self._session()
-            if end is SessionEnd.LOGGED_OUT or self.logged_out:
-                return
-            await self._after_session(end)
-            if self.logged_out:
-                return
 
     async def _after_session(self, end: SessionEnd) -> None:
         """Report how the session ended, then wait for the next attempt or go down."""
@@ -259,11 +258,13 @@ class AccountActor:
     async def _wait_commands(self, deadline: float) -> bool:
         """Sleep until ``deadline`` or until a command changes the state; True when logged out."""
         state = self.state
-        while self.state is state and trio.current_time() < deadline:
+        now = trio.current_time()
+        while self.state is state and now < deadline:
             with self.mailbox.interruptible(deadline):
                 await trio.sleep_forever()
+            now = trio.current_time()
             for command in self.mailbox.take_all():
-                await self._command(command)
+                await self._command(command, now)
             if self.state is AccountState.LOGGED_OUT:
                 return True
         return False
@@ -276,21 +277,22 @@ class AccountActor:
         try:
             # The slot covers connect, upgrade and the first REGISTER's outcome.
             async with self._gate.slot(self):
-                self.attempt_started_at = trio.current_time()
-                transport = await self._connect()
+                self.attempt_started_at = now = trio.current_time()
+                transport = await self._connect(now)
                 if transport is None:
                     self.connect_failures += 1
                     return self._end or SessionEnd.UNREACHABLE
                 self._transport = transport
                 self._keepalive.add(transport, self)
-                now = trio.current_time()
+                # The transport was made in this wake-up: its birth is this wake's time.
+                now = transport.last_traffic
                 if self._challenges is not None:
                     shared = self._challenges.offer(
                         self.params.ws_url or "", self.params.realm, now
                     )
                     if shared is not None:
                         self._registration.adopt_challenge(shared)
-                await self._perform_registration(self._registration.register(now))
+                await self._perform_registration(self._registration.register(now), now)
                 while self._end is None and self.state is AccountState.CONNECTING:
                     await self._wait(transport)
             while self._end is None:
@@ -299,9 +301,9 @@ class AccountActor:
         finally:
             await self._close_transport()
 
-    async def _connect(self) -> SipTransport | None:
+    async def _connect(self, now: float) -> SipTransport | None:
         assert self.params.ws_url is not None  # the engine refuses accounts without one
-        deadline = trio.current_time() + self.connect_timeout
+        deadline = now + self.connect_timeout
         poller = ReadinessPoller.current()
         if poller is not None:
             try:
@@ -318,10 +320,10 @@ class AccountActor:
                 log.info("account %s: %s", self.name, exc)
                 return None
             if upgrade is not None:
-                return await self._upgrade(upgrade, deadline)
+                return await self._upgrade(upgrade, now, deadline)
         # A stream (wss://, a host name): its connect is one cancellable wait.
         transport: SipTransport | None = None
-        while transport is None and trio.current_time() < deadline and self._end is None:
+        while transport is None and now < deadline and self._end is None:
             with self.mailbox.interruptible(deadline):
                 try:
                     transport = await connect(
@@ -335,28 +337,32 @@ class AccountActor:
                 except TransportError as exc:
                     log.info("account %s: %s", self.name, exc)
                     return None
+            now = trio.current_time()
             for command in self.mailbox.take_all():
-                await self._command(command)
+                await self._command(command, now)
         if transport is not None and self._end is not None:
             await transport.aclose()
             return None
         return transport
 
-    async def _upgrade(self, upgrade: WatchedUpgrade, deadline: float) -> SipTransport | None:
+    async def _upgrade(
+        self, upgrade: WatchedUpgrade, now: float, deadline: float
+    ) -> SipTransport | None:
         """Wait in the poller for the server's answer, handling commands meanwhile."""
         watch = upgrade.watch
         transport = None
         try:
             while True:
                 if watch.ready:
-                    transport = upgrade.advance()
+                    transport = upgrade.advance(now)
                     if transport is not None:
                         return transport
-                if self._end is not None or trio.current_time() >= deadline:
+                if self._end is not None or now >= deadline:
                     return None
                 await self.mailbox.park(deadline, watch.poller)
+                now = trio.current_time()
                 for command in self.mailbox.take_all():
-                    await self._command(command)
+                    await self._command(command, now)
         except TransportError as exc:
             log.info("account %s: %s", self.name, exc)
             return None
@@ -368,15 +374,17 @@ class AccountActor:
         deadline = min(self._timers.values(), default=math.inf)
         inbound = None
         watch = transport.watch
+        # One clock read per wake-up, for everything this wake-up does.
         if self._keepalive_news:
-            pass
+            now = trio.current_time()
         elif watch is not None:
             if watch.ready:
                 await trio.lowlevel.checkpoint()  # news came while we were busy
             else:
                 await self.mailbox.park(deadline, watch.poller)
+            now = trio.current_time()
             if watch.ready:
-                inbound = await transport.receive_ready()
+                inbound = await transport.receive_ready(now)
         else:
             with self.mailbox.interruptible(deadline):
                 inbound = await transport.receive()
@@ -384,13 +392,13 @@ class AccountActor:
                     # A pong (the transport noted it): keep waiting in the same scope
                     # rather than going round the whole loop for every keep-alive.
                     inbound = await transport.receive()
+            now = trio.current_time()
         if inbound is not None:
             for message in inbound.messages:
-                await self._receive(message)
+                await self._receive(message, now)
             if inbound.closed and self._end is None:
                 log.info("account %s: the server closed the connection", self.name)
                 self._lost()
-        now = trio.current_time()
         if deadline <= now:
             for name, due in list(self._timers.items()):
                 if due <= now and self._timers.get(name) == due:
@@ -400,10 +408,9 @@ class AccountActor:
             await self._keepalive_work(transport)
         if self.mailbox:
             for command in self.mailbox.take_all():
-                await self._command(command)
-        outbound = self.calls.outbound(self._endpoint)
-        if outbound:  # seldom: most wake-ups bring the calls nothing to send
-            await self._perform(outbound)
+                await self._command(command, now)
+        if self.calls.has_outbound:  # seldom: most wake-ups bring the calls nothing to send
+            await self._perform(self.calls.outbound(self._endpoint), now)
 
     def _wake_for_calls(self) -> None:
         # A full mailbox already wakes us, and every wake drains the calls' queue.
@@ -436,10 +443,10 @@ class AccountActor:
         registered = self.state is AccountState.REGISTERED
         self._end = SessionEnd.LOST if registered else SessionEnd.UNREACHABLE
 
-    async def _receive(self, message: Request | Response) -> None:
+    async def _receive(self, message: Request | Response, now: float) -> None:
         try:
             outputs = self._endpoint.receive(message)
-            await self._perform(outputs)
+            await self._perform(outputs, now)
         except (ParseError, LocalProtocolError, ValueError) as exc:
             # Bad data from the server costs one message, never the account.
             log.warning("account %s: dropped a message it could not handle: %s", self.name, exc)
@@ -448,72 +455,79 @@ class AccountActor:
         if name == "logout":
             self._end = SessionEnd.LOGGED_OUT
         elif self._registration.owns_timer(name):
-            await self._perform_registration(self._registration.timer_fired(name, now))
+            await self._perform_registration(self._registration.timer_fired(name, now), now)
         elif self._voicemail is not None and self._voicemail.owns_timer(name):
             contact = self._registration.contact
-            await self._perform_requests(self._voicemail.timer_fired(name, now, contact))
+            await self._perform_requests(self._voicemail.timer_fired(name, now, contact), now)
         else:
-            await self._perform(self._endpoint.timer_fired(name))
+            await self._perform(self._endpoint.timer_fired(name), now)
 
     async def _perform_registration(
-        self, step: tuple[list[Send | StartTimer | CancelTimer], list[RegistrationResult]]
+        self,
+        step: tuple[list[Send | StartTimer | CancelTimer], list[RegistrationResult]],
+        now: float,
     ) -> None:
         actions, results = step
-        await self._perform_requests(actions)
+        await self._perform_requests(actions, now)
         for result in results:
-            await self._registration_result(result)
+            await self._registration_result(result, now)
 
-    async def _perform_requests(self, actions: list[Send | StartTimer | CancelTimer]) -> None:
+    async def _perform_requests(
+        self, actions: list[Send | StartTimer | CancelTimer], now: float
+    ) -> None:
         """Actions of a usage: each request it sends runs in a client transaction."""
         for action in actions:
             if isinstance(action, Send) and isinstance(action.message, Request):
-                await self._perform(self._endpoint.send_request(action.message))
+                await self._perform(self._endpoint.send_request(action.message), now)
             elif isinstance(action, StartTimer):
-                self._timers[action.name] = trio.current_time() + action.seconds
+                self._timers[action.name] = now + action.seconds
             elif isinstance(action, CancelTimer):
                 self._timers.pop(action.name, None)
             else:
                 await self._send(action.message)
 
-    async def _perform(self, outputs: list[Any]) -> None:
-        if not outputs:
-            return  # the common case after most wake-ups: nothing for the calls to do
-        now = trio.current_time()
+    async def _perform(self, outputs: list[Any], now: float) -> None:
+        """What the transaction layer asks for; ``now`` is the time of this wake-up."""
+        # Dispatch on the exact class (these are final attrs classes): one type() call
+        # instead of an isinstance chain per item, on every message of every account.
         for item in outputs:
-            if isinstance(item, Send):
+            kind = type(item)
+            if kind is Send:
                 await self._send(item.message)
-            elif isinstance(item, StartTimer):
+            elif kind is StartTimer:
                 self._timers[item.name] = now + item.seconds
-            elif isinstance(item, CancelTimer):
+            elif kind is CancelTimer:
                 self._timers.pop(item.name, None)
-            elif (
-                isinstance(item, FinalResponse | ProvisionalResponse | RequestFailed)
-                and item.request.method == "SUBSCRIBE"
-                and self._voicemail is not None
-            ):
-                if isinstance(item, FinalResponse):
-                    await self._perform_requests(self._voicemail.final_response(item.response, now))
-                elif isinstance(item, RequestFailed):
-                    await self._perform_requests(self._voicemail.request_failed(item.code, now))
-            elif (
-                isinstance(item, FinalResponse | ProvisionalResponse | RequestFailed)
-                and item.request.method != "REGISTER"
-            ):
-                self.calls.route(item)
-            elif isinstance(item, FinalResponse):
-                if item.request.method == "REGISTER":
-                    await self._perform_registration(
-                        self._registration.final_response(item.response, now)
-                    )
-                    if self._registration.take_adoption_refused() and self._challenges is not None:
-                        self._challenges.refused(self.params.ws_url or "", self.params.realm)
-            elif isinstance(item, RequestFailed):
-                if item.request.method == "REGISTER":
-                    await self._perform_registration(
-                        self._registration.request_failed(item.code, item.reason, now)
-                    )
-            elif isinstance(item, IncomingRequest):
-                await self._incoming(item.request)
+            elif kind is IncomingRequest:
+                await self._incoming(item.request, now)
+            else:  # FinalResponse, ProvisionalResponse or RequestFailed
+                await self._outcome(item, now)
+
+    async def _outcome(
+        self, item: FinalResponse | ProvisionalResponse | RequestFailed, now: float
+    ) -> None:
+        """A response to (or the failure of) a request a usage sent: to that usage."""
+        method = item.request.method
+        if method == "REGISTER":
+            if type(item) is FinalResponse:
+                await self._perform_registration(
+                    self._registration.final_response(item.response, now), now
+                )
+                if self._registration.take_adoption_refused() and self._challenges is not None:
+                    self._challenges.refused(self.params.ws_url or "", self.params.realm)
+            elif type(item) is RequestFailed:
+                await self._perform_registration(
+                    self._registration.request_failed(item.code, item.reason, now), now
+                )
+        elif method == "SUBSCRIBE" and self._voicemail is not None:
+            if type(item) is FinalResponse:
+                await self._perform_requests(
+                    self._voicemail.final_response(item.response, now), now
+                )
+            elif type(item) is RequestFailed:
+                await self._perform_requests(self._voicemail.request_failed(item.code, now), now)
+        else:
+            self.calls.route(item)
 
     async def _send(self, message: Request | Response) -> None:
         transport = self._transport
@@ -525,31 +539,31 @@ class AccountActor:
             log.info("account %s: send failed: %s", self.name, exc)
             self._lost()
 
-    async def _incoming(self, request: Request) -> None:
+    async def _incoming(self, request: Request, now: float) -> None:
         if self._voicemail is not None and self._voicemail.claims(request):
-            answer_mwi = self._voicemail.receive_notify(request, trio.current_time())
+            answer_mwi = self._voicemail.receive_notify(request, now)
             await self._perform(
-                self._endpoint.respond(request, response_to(request, answer_mwi.code))
+                self._endpoint.respond(request, response_to(request, answer_mwi.code)), now
             )
-            await self._perform_requests(answer_mwi.actions)
+            await self._perform_requests(answer_mwi.actions, now)
             for notification in answer_mwi.events:
                 await self._emit(self._with_account(notification))
             return
         if self.calls.claims(request):
-            await self._perform(self.calls.incoming(request, self._endpoint))
+            await self._perform(self.calls.incoming(request, self._endpoint), now)
             return
         answer = answer_request(request)
-        await self._perform(self._endpoint.respond(request, answer.response))
+        await self._perform(self._endpoint.respond(request, answer.response), now)
         for event in answer.events:
             await self._emit(self._with_account(event))
         if answer.replaced and self._end is None:
             self._end = SessionEnd.REPLACED
 
-    async def _registration_result(self, result: RegistrationResult) -> None:
+    async def _registration_result(self, result: RegistrationResult, now: float) -> None:
         if result.outcome is Outcome.REGISTERED:
             accepted = self._registration.take_accepted_challenge()
             if accepted is not None and self._challenges is not None:
-                self._challenges.learn(self.params.ws_url or "", accepted, trio.current_time())
+                self._challenges.learn(self.params.ws_url or "", accepted, now)
             if self.state is not AccountState.REGISTERED:
                 self.state = AccountState.REGISTERED
                 self.registrations += 1
@@ -558,7 +572,7 @@ class AccountActor:
                 await self._emit(events.Connected(account=self.name, expires=result.expires or 0))
                 if self._voicemail is not None:
                     await self._perform_requests(
-                        self._voicemail.subscribe(trio.current_time(), self._registration.contact)
+                        self._voicemail.subscribe(now, self._registration.contact), now
                     )
         elif result.outcome is Outcome.UNREGISTERED:
             if self._logouts:
@@ -575,9 +589,9 @@ class AccountActor:
 
     # -- commands -----------------------------------------------------------------
 
-    async def _command(self, command: Command) -> None:
+    async def _command(self, command: Command, now: float) -> None:
         if isinstance(command, Logout):
-            await self._logout(command.done)
+            await self._logout(command.done, now)
         elif isinstance(command, Reconnect):
             if self.state in (AccountState.CONNECTING, AccountState.REGISTERED):
                 self._end = self._end or SessionEnd.RECONNECT
@@ -618,7 +632,7 @@ class AccountActor:
         elif self.state is AccountState.DOWN and self._auto_reconnect and self._resumable:
             await self._announce_attempt()
 
-    async def _logout(self, done: trio.Event) -> None:
+    async def _logout(self, done: trio.Event, now: float) -> None:
         self._logouts.append(done)
         if self.state is AccountState.LOGGED_OUT:
             done.set()
@@ -626,11 +640,11 @@ class AccountActor:
         if self._transport is not None and self._end is None:
             # Calls send their BYE/CANCEL while the un-REGISTER is in flight.
             self.calls.hangup_all()
-            self._timers["logout"] = trio.current_time() + LOGOUT_TIMEOUT
+            self._timers["logout"] = now + LOGOUT_TIMEOUT
             self.state = AccountState.LOGGED_OUT
             if self._voicemail is not None:
-                await self._perform_requests(self._voicemail.unsubscribe(trio.current_time()))
-            await self._perform_registration(self._registration.unregister(trio.current_time()))
+                await self._perform_requests(self._voicemail.unsubscribe(now), now)
+            await self._perform_registration(self._registration.unregister(now), now)
         else:
             self.state = AccountState.LOGGED_OUT
             self._end = SessionEnd.LOGGED_OUT

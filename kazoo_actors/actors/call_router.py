@@ -289,6 +289,11 @@ class CallRouter:
 
     # -- what the account actor calls -------------------------------------------------------
 
+    @property
+    def has_outbound(self) -> bool:
+        """Whether call tasks queued anything for ``outbound`` (seldom: most wake-ups, none)."""
+        return bool(self._outbox)
+
     def outbound(self, endpoint: SipEndpoint) -> list[EndpointOutput]:
         """Drain what call tasks queued: client transactions, server-transaction answers, ACKs."""
         out: list[EndpointOutput] = []

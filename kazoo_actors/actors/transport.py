@@ -58,12 +58,22 @@ class KeepaliveStep(enum.Enum):
     CLOSED = "the connection is closed"
 
 
-@attrs.frozen(kw_only=True)
 class Inbound:
-    """What one receive brought: parsed messages and whether the connection ended."""
+    """What one receive brought: parsed messages and whether the connection ended.
 
-    messages: Sequence[SipMessage]
-    closed: bool = False
+    A plain slotted class rather than a frozen attrs class: one is built for every
+    message of every account, and a frozen class sets each field through
+    ``object.__setattr__``. Treat it as read-only.
+    """
+
+    __slots__ = ("closed", "messages")
+
+    def __init__(self, *, messages: Sequence[SipMessage], closed: bool = False) -> None:
+        self.messages = messages
+        self.closed = closed
+
+    def __repr__(self) -> str:
+        return f"Inbound(messages={self.messages!r}, closed={self.closed!r})"
 
 
 _QUIET = Inbound(messages=())
@@ -170,8 +180,8 @@ class SipTransport:
         """Wait for the next frames; cancel-safe (nothing is lost when cancelled)."""
         return self._inbound(await self._ws.receive(), now_fn())
 
-    async def receive_ready(self) -> Inbound:
-        """Read, without waiting, what the socket ``watch`` says is there."""
+    async def receive_ready(self, now: float) -> Inbound:
+        """Read, without waiting, what the socket ``watch`` says is there (at time ``now``)."""
         watch = self.watch
         assert watch is not None
         data = self._ws.read_available()
@@ -179,7 +189,7 @@ class SipTransport:
         watch.ready = data is not None and len(data) >= RECEIVE_BYTES
         if data is None:
             return _QUIET
-        return self._inbound(await self._ws.take(data), trio.current_time())
+        return self._inbound(await self._ws.take(data), now)
 
     def _inbound(self, received: Received, now: float) -> Inbound:
         if received.messages or received.pongs or received.pings:
@@ -241,8 +251,9 @@ class WatchedUpgrade:
         self._pong_timeout = pong_timeout
         self._stats = stats
 
-    def advance(self) -> SipTransport | None:
-        """Progress once ``watch`` is ready; the transport once the server accepted the upgrade."""
+    def advance(self, now: float) -> SipTransport | None:
+        """Progress once ``watch`` is ready; the transport (born at ``now``) once the server
+        accepted the upgrade."""
         self.watch.ready = False  # each step goes as far as the socket allows
         try:
             ws = self._upgrade.advance()
@@ -255,7 +266,7 @@ class WatchedUpgrade:
             account=self._account,
             keepalive_interval=self._keepalive_interval,
             pong_timeout=self._pong_timeout,
-            now=trio.current_time(),
+            now=now,
             stats=self._stats,
         )
         transport.watch = self.watch

@@ -14,6 +14,7 @@ import trio
 import trio.testing
 
 from kazoo_actors.actors.account import AccountActor
+from kazoo_actors.actors.account_state import SessionEnd
 from kazoo_actors.engine import open_engine
 from kazoo_actors.params import RegisterParams
 
@@ -36,16 +37,16 @@ def _params() -> RegisterParams:
 async def test_a_crashed_actor_is_replaced_after_the_reconnect_delay(
     autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lifecycle = AccountActor._lifecycle
+    session = AccountActor._session
     crashed: list[AccountActor] = []
 
-    async def crash_once(actor: AccountActor) -> None:
+    async def crash_once(actor: AccountActor) -> SessionEnd:
         if not crashed:
             crashed.append(actor)
             raise RuntimeError("a bug in the actor")
-        await lifecycle(actor)
+        return await session(actor)
 
-    monkeypatch.setattr(AccountActor, "_lifecycle", crash_once)
+    monkeypatch.setattr(AccountActor, "_session", crash_once)
     async with open_engine(monitor_connectivity=False) as engine:
         began = trio.current_time()
         account = await engine.register(_params())

@@ -55,7 +55,7 @@ async def _finish(upgrade: WatchedUpgrade, mailbox: Mailbox[str]) -> SipTranspor
     with trio.fail_after(5):
         while True:
             if upgrade.watch.ready:
-                transport = upgrade.advance()
+                transport = upgrade.advance(trio.current_time())
                 if transport is not None:
                     return transport
             await mailbox.park(math.inf, upgrade.watch.poller)
@@ -76,7 +76,7 @@ async def test_open_send_and_receive_through_the_poller() -> None:
                 if not transport.watch.ready:
                     await mailbox.park(math.inf, upgrade.watch.poller)
                 if transport.watch.ready:
-                    got.extend((await transport.receive_ready()).messages)
+                    got.extend((await transport.receive_ready(trio.current_time())).messages)
         assert [m.method for m in got if isinstance(m, Request)] == ["OPTIONS", "OPTIONS"]
         assert transport.stats.messages_received == 2
         await transport.aclose()
@@ -168,7 +168,7 @@ async def test_a_full_read_keeps_the_socket_ready_until_it_is_drained() -> None:
         got: list[SipMessage] = []
         while transport.watch.ready:
             # Edge-triggered: no new edge comes for what is left, so ready must stay set.
-            got.extend((await transport.receive_ready()).messages)
+            got.extend((await transport.receive_ready(trio.current_time())).messages)
             reads += 1
         assert reads >= 2
         assert len(got) == 1 and got[0].body == body
