@@ -6,6 +6,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from protocols.sip import message
+from protocols.sip.errors import ParseError
+from protocols.sip.header_fields import FIELDS, load_values
+from protocols.sip.parsed_headers import ParsedHeaders
 
 # Header sections dense in the characters the checks are about.
 _HEAD_CHARS = st.sampled_from(
@@ -27,3 +30,97 @@ def test_separators_only_is_exactly_no_bare_cr_lf_and_no_control(head: str) -> N
         and message._CONTROL_RE.search(head) is None
     )
     assert message.separators_only(head.encode(), len(lines) - 1) is general
+
+
+def _reference_fields(
+    lines: list[str],
+) -> tuple[list[tuple[str, list[str]]], dict[str, list[str]], dict[str, object]]:
+    """The two-pass loading parse_message did before: group every line by
+    field, then check each field from all of its values."""
+    grouped: dict[str, tuple[str, list[str]]] = {}
+    previous: list[str] | None = None
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t"):
+            if previous is None:
+                raise ParseError("continuation line before any header field")
+            previous[-1] = (previous[-1] + " " + line.strip(" \t")).strip(" \t")
+            continue
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise ParseError("header line")
+        canonical, key, _ = message._field_name(name)
+        entry = grouped.get(key)
+        if entry is None:
+            previous = [value.strip(" \t")]
+            grouped[key] = (canonical, previous)
+        else:
+            previous = entry[1]
+            previous.append(value.strip(" \t"))
+    fields: list[tuple[str, list[str]]] = []
+    index: dict[str, list[str]] = {}
+    typed: dict[str, object] = {}
+    for key, (name, values) in grouped.items():
+        spec = FIELDS.get(key)
+        stored, found = (values, None) if spec is None else load_values(spec, values)
+        fields.append((name, stored))
+        index[key] = stored
+        if found is not None:
+            typed[key] = found
+    return fields, index, typed
+
+
+_LINES = [
+    "Via: SIP/2.0/WS h.invalid;branch=z9hG4bK1;rport=5;received=1.2.3.4",
+    "v: SIP/2.0/UDP 1.2.3.4:5060;branch=z9hG4bK2",
+    "Via: SIP/2.0/TCP a.b;branch=z9hG4bK3, SIP/2.0/UDP c.d",
+    "Via: SIP/2.0/UDP",
+    " a.b;branch=z9hG4bK4",
+    "To: <sip:a@b>;tag=1",
+    "t :<sip:a@b>",
+    "From: <sip:a@b>;tag=2",
+    'From: "A, b" <sip:a@b>;tag=3',
+    "Call-ID: abc@def",
+    "i: xyz",
+    "CSeq: 2 REGISTER",
+    "CSeq: 2",
+    "\tREGISTER",
+    "Contact: <sip:a@h.invalid;transport=ws>;expires=600;reg-id=1",
+    "m: <sip:b@c>, <sip:d@e>;q=0.5",
+    "Contact: *",
+    "Record-Route: <sip:p1;lr>",
+    "Record-Route: <sip:p2;lr>",
+    "Content-Length: 0",
+    "l: 12",
+    "Content-Length: x",
+    'WWW-Authenticate: Digest realm="a", nonce="b", qop="auth"',
+    "WWW-Authenticate: Digest",
+    "Subject: hi",
+    "Subject:",
+    "X-Other: 1, 2",
+    "Max-Forwards: 70",
+    "Expires: 600",
+    "bad line",
+    "Bad Name: x",
+    " folded",
+    "",
+]
+
+
+@given(st.lists(st.sampled_from(_LINES), max_size=12))
+@example(["Via: SIP/2.0/UDP", " a.b;branch=z9hG4bK4"])
+@example(["Via: SIP/2.0/UDP a.b", "Via: SIP/2.0/UDP c.d", "To: <sip:a@b>", "t: <sip:c@d>"])
+@example(["Contact: *", "Contact: <sip:a@b>"])
+@example(["CSeq: 2", "\tREGISTER", "CSeq: 3 INVITE"])
+def test_one_pass_loading_equals_grouping_then_checking(lines: list[str]) -> None:
+    lines = ["SIP/2.0 200 OK", *lines]
+    try:
+        expected: object = _reference_fields(lines)
+    except ParseError:
+        expected = ParseError
+    headers = ParsedHeaders()
+    try:
+        message._load_fields(headers, lines)
+        found: object = (headers._list, headers._index, headers._typed)
+    except ParseError:
+        found = ParseError
+    assert found == expected
