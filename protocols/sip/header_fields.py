@@ -178,6 +178,10 @@ def load_value(spec: FieldSpec, value: str) -> tuple[list[str], object]:
         return [value], None
     if spec.kind == "single":
         return [value], spec.parse(value)
+    if spec.kind == "list" and value and value != "*":
+        # One element: typed_value's splitting, skipping of an empty Accept
+        # and Contact wildcard case cannot apply.
+        return [value], [spec.parse(value)]
     return [value], typed_value(spec, [value])
 
 

@@ -77,6 +77,12 @@ _VIA_RE = re.compile(
     rf"(?P<protocol>{TOKEN}){WS}/{WS}(?P<version>{TOKEN}){WS}/{WS}(?P<transport>{TOKEN})"
     rf"[ \t]+(?P<host>{HOST})(?:{WS}:{WS}(?P<port>[0-9]{{1,5}}))?"
 )
+# The common Via: "SIP/2.0/WS host;branch=...;rport=N;received=IP", no
+# whitespace inside and plain parameters, in one pass of the regex engine.
+_PLAIN_VIA_RE = re.compile(
+    rf"SIP/2\.0/({TOKEN}) ({HOST})(?::([0-9]{{1,5}}))?"
+    rf"((?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)+)"
+)
 _CSEQ_RE = re.compile(rf"([0-9]{{1,10}})[ \t]+({TOKEN})")
 _DIGITS_RE = re.compile(r"[0-9]{1,10}")
 _CALL_ID_WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
@@ -322,6 +328,23 @@ def general_address(text: str) -> Address:
 
 
 def parse_via(text: str) -> Via:
+    plain = _PLAIN_VIA_RE.fullmatch(text)
+    if plain is not None:
+        transport, host, port_text, params = plain.groups()
+        port = int(port_text) if port_text else None
+        data: dict[str, str | None] = {}
+        for part in params[1:].split(";"):
+            name, equals, value = part.partition("=")
+            data[name] = value if equals else None
+        if (port is None or port <= 65535) and len({name.lower() for name in data}) == params.count(
+            ";"
+        ):
+            return Via(transport, host, port, Parameters(**data))
+    return general_via(text)
+
+
+def general_via(text: str) -> Via:
+    """``parse_via`` for any shape."""
     match = _VIA_RE.match(text)
     if match is None:
         raise fail("Via", text)
