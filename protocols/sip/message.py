@@ -16,7 +16,6 @@ Via/Contact/Route/Record-Route value, body cut to Content-Length), so
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -304,7 +303,8 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
     lines = head.split("\r\n")
     if not separators_only(raw, len(lines) - 1):
         _check_separators(head, lines)
-    message = _start_line(lines[0])
+    status = _STATUS_LINES.get(lines[0])
+    message = SipResponse(*status) if status is not None else _start_line(lines[0])
     headers = cast(ParsedHeaders, message.headers)
     _load_fields(headers, lines)
     _check_required(message)
@@ -365,8 +365,11 @@ def _start_line(line: str) -> SipRequest | SipResponse:
     return SipRequest(method, syntax.parse_uri(uri_text, allow_headers=False))
 
 
-# A server sends the same few status lines over and over ("SIP/2.0 200 OK").
-@functools.lru_cache(maxsize=64)
+# A server sends the same few status lines over and over ("SIP/2.0 200 OK"):
+# remembered, up to a bound so that hostile input cannot grow it.
+_STATUS_LINES: dict[str, tuple[int, str]] = {}
+
+
 def _status_line(line: str) -> tuple[int, str]:
     version, _, rest = line.partition(" ")
     code_text, _, phrase = rest.partition(" ")
@@ -377,6 +380,8 @@ def _status_line(line: str) -> tuple[int, str]:
     code = int(code_text)
     if not 100 <= code <= 699:
         raise syntax.fail("status code", code_text)
+    if len(_STATUS_LINES) < 64:
+        _STATUS_LINES[line] = (code, phrase)
     return code, phrase
 
 
@@ -490,7 +495,7 @@ def _check_required(message: SipRequest | SipResponse) -> None:
         missing = next(key for key in _REQUIRED if key not in index)
         raise ParseError(f"missing {FIELDS[missing].name} header")
     contact = index.get("contact")
-    wildcard = contact is not None and [v.strip() for v in contact] == ["*"]
+    wildcard = contact is not None and len(contact) == 1 and contact[0].strip() == "*"
     if isinstance(message, SipRequest):
         if message.cseq.method != message.method:
             raise ParseError("CSeq method does not match the request method")

@@ -22,7 +22,9 @@ _NOT_PARSED = object()
 
 class ParsedHeaders(Headers):
     def __init__(self) -> None:
-        super().__init__()
+        # Headers.__init__ sets this one attribute; a parsed message makes one
+        # of these per message, so the call through super() is spared.
+        self._list: list[tuple[str, list[str]]] = []
         self._index: dict[str, list[str]] = {}
         self._typed: dict[str, object] = {}
 
