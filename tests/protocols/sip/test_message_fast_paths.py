@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from hypothesis import example, given
 from hypothesis import strategies as st
-from sip_message_strategies import vias
+from sip_message_strategies import hosts, vias
 
 from protocols.sip import header_syntax as syntax
 from protocols.sip import message
@@ -183,3 +183,36 @@ def _via_outcome(parse: Callable[[str], object], text: str) -> object:
 @example("SIP/2.0/WS [::1]:5060;branch=z9hG4bK1;received=::1")
 def test_the_plain_via_read_equals_the_general_one(text: str) -> None:
     assert _via_outcome(syntax.parse_via, text) == _via_outcome(syntax.general_via, text)
+
+
+_HOST_PIECES = [
+    "a",
+    "Z",
+    "0",
+    "9",
+    "-",
+    "--",
+    ".",
+    "..",
+    "abc",
+    "x1",
+    "1",
+    "255",
+    "256",
+    "[::1]",
+    "[",
+    ":",
+]
+
+
+@given(st.one_of(hosts(), st.lists(st.sampled_from(_HOST_PIECES), max_size=8).map("".join)))
+@example("a.b.")
+@example("a.b-")
+@example("a-.b")
+@example("1.2.3.4")
+@example("1.2.3.4a.com")
+@example("-a")
+def test_the_plain_host_pattern_accepts_exactly_the_host_rule(text: str) -> None:
+    plain = re.fullmatch(syntax.PLAIN_HOST, text)
+    general = re.fullmatch(syntax.HOST, text)
+    assert (plain is None) is (general is None)
