@@ -166,6 +166,25 @@ def checked_lazily(spec: FieldSpec, stored: list[str]) -> bool:
     return all(check(value) for value in stored)
 
 
+def load_value(spec: FieldSpec, value: str) -> tuple[list[str], object]:
+    """``load_values(spec, [value])``: a field on one line, the common case."""
+    if spec.kind == "list":
+        if "," in value:
+            return load_values(spec, [value])
+        if not value and not spec.empty_allowed:
+            raise syntax.fail(spec.name, value)
+    check = spec.check
+    if check is not None and check(value):
+        return [value], None
+    if spec.kind == "single":
+        return [value], spec.parse(value)
+    if spec.kind == "list" and value and value != "*":
+        # One element: typed_value's splitting, skipping of an empty Accept
+        # and Contact wildcard case cannot apply.
+        return [value], [spec.parse(value)]
+    return [value], typed_value(spec, [value])
+
+
 def load_values(spec: FieldSpec, values: list[str]) -> tuple[list[str], object]:
     """The stored form of a field's values as received, and their typed value,
     or ``None`` for values ``checked_lazily`` (parsed on first read instead).

@@ -49,6 +49,14 @@ _HOSTNAME = (
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)*[A-Za-z](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.?"
 )
 HOST = rf"(?:{_HOSTNAME}|{sipgrammar.IPV4ADDRESS}|{sipgrammar.IPV6REFERENCE})"
+# HOST's language again, its labels as alphanumeric runs joined by hyphen runs,
+# all possessive: the engine then never walks a label back character by
+# character, which makes the fast paths' patterns about twice as cheap per host.
+_LABEL = r"[A-Za-z0-9]++(?:-++[A-Za-z0-9]++)*+"
+_TOP_LABEL = r"[A-Za-z][A-Za-z0-9]*+(?:-++[A-Za-z0-9]++)*+"
+PLAIN_HOST = (
+    rf"(?:(?:{_LABEL}\.)*{_TOP_LABEL}\.?|{sipgrammar.IPV4ADDRESS}|{sipgrammar.IPV6REFERENCE})"
+)
 _USER_RE = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|{_ESCAPED})+")
 _PASSWORD_RE = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,]|{_ESCAPED})*")
 _URI_PARAM_CHAR = rf"(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|{_ESCAPED})"
@@ -61,7 +69,7 @@ _HOSTPORT_PARAMS_RE = re.compile(
 _PLAIN_URI_PARAM_CHAR = r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$]"
 _PLAIN_NAME_ADDR_RE = re.compile(
     rf'(?:"(?P<name>[^"\\]*)"{WS})?<(?P<scheme>sips?):'
-    rf"(?:(?P<user>[A-Za-z0-9\-_.!~*'()&=+$]+)@)?(?P<host>{HOST})(?::(?P<port>[0-9]{{1,5}}))?"
+    rf"(?:(?P<user>[A-Za-z0-9\-_.!~*'()&=+$]+)@)?(?P<host>{PLAIN_HOST})(?::(?P<port>[0-9]{{1,5}}))?"
     rf"(?P<uri_params>(?:;{_PLAIN_URI_PARAM_CHAR}+(?:={_PLAIN_URI_PARAM_CHAR}+)?)*)>"
 )
 _QUOTED_NAME_RE = re.compile(rf"({QUOTED}){WS}<")
@@ -76,6 +84,12 @@ _URI_HEADERS_RE = re.compile(
 _VIA_RE = re.compile(
     rf"(?P<protocol>{TOKEN}){WS}/{WS}(?P<version>{TOKEN}){WS}/{WS}(?P<transport>{TOKEN})"
     rf"[ \t]+(?P<host>{HOST})(?:{WS}:{WS}(?P<port>[0-9]{{1,5}}))?"
+)
+# The common Via: "SIP/2.0/WS host;branch=...;rport=N;received=IP", no
+# whitespace inside and plain parameters, in one pass of the regex engine.
+_PLAIN_VIA_RE = re.compile(
+    rf"SIP/2\.0/({TOKEN}) ({PLAIN_HOST})(?::([0-9]{{1,5}}))?"
+    rf"((?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)+)"
 )
 _CSEQ_RE = re.compile(rf"([0-9]{{1,10}})[ \t]+({TOKEN})")
 _DIGITS_RE = re.compile(r"[0-9]{1,10}")
@@ -322,6 +336,23 @@ def general_address(text: str) -> Address:
 
 
 def parse_via(text: str) -> Via:
+    plain = _PLAIN_VIA_RE.fullmatch(text)
+    if plain is not None:
+        transport, host, port_text, params = plain.groups()
+        port = int(port_text) if port_text else None
+        data: dict[str, str | None] = {}
+        for part in params[1:].split(";"):
+            name, equals, value = part.partition("=")
+            data[name] = value if equals else None
+        if (port is None or port <= 65535) and len({name.lower() for name in data}) == params.count(
+            ";"
+        ):
+            return Via(transport, host, port, Parameters(**data))
+    return general_via(text)
+
+
+def general_via(text: str) -> Via:
+    """``parse_via`` for any shape."""
     match = _VIA_RE.match(text)
     if match is None:
         raise fail("Via", text)

@@ -16,7 +16,6 @@ Via/Contact/Route/Record-Route value, body cut to Content-Length), so
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from .header_fields import (
     CANONICAL_NAMES,
     FIELDS,
     FieldSpec,
+    load_value,
     load_values,
     typed_value,
 )
@@ -50,6 +50,7 @@ from .parsed_headers import ParsedHeaders
 
 # Control characters other than HTAB; CR and LF are checked by counting.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CR_LF_CONTROLS = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])
 _FIELD_NAME_RE = re.compile(syntax.TOKEN)
 _REQUIRED = ("via", "from", "to", "call-id", "cseq")
 _REQUIRED_SET = frozenset(_REQUIRED)
@@ -294,21 +295,38 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
     end = data.find(b"\r\n\r\n", start)
     if end < 0:
         raise ParseError("message has no end of header section")
+    raw = data[start:end]
     try:
-        head = data[start:end].decode("utf-8")
+        head = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ParseError("header section is not UTF-8") from None
     lines = head.split("\r\n")
+    if not separators_only(raw, len(lines) - 1):
+        _check_separators(head, lines)
+    status = _STATUS_LINES.get(lines[0])
+    message = SipResponse(*status) if status is not None else _start_line(lines[0])
+    headers = cast(ParsedHeaders, message.headers)
+    _load_fields(headers, lines)
+    _check_required(message)
+    message.body = _body(headers, data[end + 4 :])
+    return message
+
+
+def separators_only(raw: bytes, separators: int) -> bool:
+    """``raw`` holds no CR, LF or control character but its ``separators``
+    CRLF pairs: the common case, told by one C-level pass over the bytes
+    instead of a regex search and two counts. These characters are all
+    ASCII, so in UTF-8 each is one byte that no other character contains."""
+    return len(raw) - len(raw.translate(None, _CR_LF_CONTROLS)) == 2 * separators
+
+
+def _check_separators(head: str, lines: list[str]) -> None:
+    """Raise for a bare CR or LF or a misplaced control character; return for
+    control characters that are quoted-pairs, which are allowed."""
     if head.count("\r") != len(lines) - 1 or head.count("\n") != len(lines) - 1:
         raise ParseError("bare CR or LF in header section")
     if _CONTROL_RE.search(head) is not None:
         _check_controls(lines)
-    message = _start_line(lines[0])
-    headers = cast(ParsedHeaders, message.headers)
-    loaded = _load_fields(headers, lines)
-    _check_required(message, loaded)
-    message.body = _body(loaded, data[end + 4 :])
-    return message
 
 
 def _check_controls(lines: list[str]) -> None:
@@ -347,8 +365,11 @@ def _start_line(line: str) -> SipRequest | SipResponse:
     return SipRequest(method, syntax.parse_uri(uri_text, allow_headers=False))
 
 
-# A server sends the same few status lines over and over ("SIP/2.0 200 OK").
-@functools.lru_cache(maxsize=64)
+# A server sends the same few status lines over and over ("SIP/2.0 200 OK"):
+# remembered, up to a bound so that hostile input cannot grow it.
+_STATUS_LINES: dict[str, tuple[int, str]] = {}
+
+
 def _status_line(line: str) -> tuple[int, str]:
     version, _, rest = line.partition(" ")
     code_text, _, phrase = rest.partition(" ")
@@ -359,14 +380,19 @@ def _status_line(line: str) -> tuple[int, str]:
     code = int(code_text)
     if not 100 <= code <= 699:
         raise syntax.fail("status code", code_text)
+    if len(_STATUS_LINES) < 64:
+        _STATUS_LINES[line] = (code, phrase)
     return code, phrase
 
 
-_NAMES: dict[str, tuple[str, str]] = {}
+# Per spelling on the wire: canonical name, lookup key, and the field's spec
+# (None for fields parse_message stores unchecked).
+_NAMES: dict[str, tuple[str, str, FieldSpec | None]] = {}
 
 
-def _field_name(raw: str) -> tuple[str, str]:
-    """Canonical spelling and lookup key of a field name as written on the wire.
+def _field_name(raw: str) -> tuple[str, str, FieldSpec | None]:
+    """Canonical spelling, lookup key and spec of a field name as written on
+    the wire.
 
     Remembered (up to a bound, so that hostile input cannot grow it) because
     the same few spellings arrive in every message.
@@ -375,61 +401,101 @@ def _field_name(raw: str) -> tuple[str, str]:
     if _FIELD_NAME_RE.fullmatch(name) is None:
         raise syntax.fail("header name", name)
     canonical = CANONICAL_NAMES.get(name.lower(), name)
-    known = (canonical, canonical.lower())
+    key = canonical.lower()
+    known = (canonical, key, FIELDS.get(key))
     if len(_NAMES) < 512:
         _NAMES[raw] = known
     return known
 
 
-def _load_fields(
-    headers: ParsedHeaders, lines: list[str]
-) -> dict[str, tuple[str, list[str], object]]:
-    """Store every field; answer the stored values and typed value (``None``
-    when checked lazily or not a field of ``FIELDS``) by lookup key."""
-    grouped: dict[str, tuple[str, list[str]]] = {}
-    previous: list[str] | None = None
+def _load_fields(headers: ParsedHeaders, lines: list[str]) -> None:
+    """Check and store every field in one pass over the lines.
+
+    Each field is checked as its line is read; a field that turns out to be
+    repeated (several Via or Record-Route lines) or folded is checked again
+    from all of its values once every line has been read.
+    """
+    fields: list[tuple[str, list[str]]] = []
+    index: dict[str, list[str]] = {}
+    typed: dict[str, object] = {}
+    # Every field's values as received; only a field in ``again`` needs them.
+    received: dict[str, list[str]] = {}
+    again: dict[str, None] = {}
+    last = ""
     for line in itertools.islice(lines, 1, None):
-        if line[:1] in (" ", "\t"):
-            # Folding (RFC 3261 section 7.3.1): the continuation joins the
-            # previous value with one SP.
-            if previous is None:
-                raise ParseError("continuation line before any header field")
-            previous[-1] = (previous[-1] + " " + line.strip(" \t")).strip(" \t")
-            continue
         name, colon, value = line.partition(":")
-        if not colon:
-            raise syntax.fail("header line", line)
         known = _NAMES.get(name)
-        if known is None:
+        if known is None or not colon:
+            if line[:1] in (" ", "\t"):
+                # Folding (RFC 3261 section 7.3.1): the continuation joins the
+                # previous value with one SP.
+                if not last:
+                    raise ParseError("continuation line before any header field")
+                values = received[last]
+                values[-1] = (values[-1] + " " + line.strip(" \t")).strip(" \t")
+                again[last] = None
+                continue
+            if not colon:
+                raise syntax.fail("header line", line)
             known = _field_name(name)
-        canonical, key = known
-        entry = grouped.get(key)
-        if entry is None:
-            previous = [value.strip(" \t")]
-            grouped[key] = (canonical, previous)
-        else:
-            previous = entry[1]
-            previous.append(value.strip(" \t"))
-    loaded: dict[str, tuple[str, list[str], object]] = {}
-    for key, (name, values) in grouped.items():
-        spec = FIELDS.get(key)
-        if spec is None:
-            loaded[key] = (name, values, None)
-        else:
-            stored, typed = load_values(spec, values)
-            loaded[key] = (name, stored, typed)
-    headers.load_parsed(loaded)
-    return loaded
+        canonical, key, spec = known
+        value = value.strip(" \t")
+        last = key
+        if key in index:
+            received[key].append(value)
+            again[key] = None
+            continue
+        received[key] = [value]
+        stored: list[str] = [value]
+        found: object = None
+        if spec is not None:
+            try:
+                stored, found = load_value(spec, value)
+            except ParseError:
+                # A continuation line may yet complete the value: decide
+                # once every line has been read.
+                again[key] = None
+        fields.append((canonical, stored))
+        index[key] = stored
+        if found is not None:
+            typed[key] = found
+    if again:
+        # In the order the fields first appear, as the first error found is raised.
+        for key in [key for key in index if key in again]:
+            _reload(key, received[key], fields, index, typed)
+    headers.adopt(fields, index, typed)
 
 
-def _check_required(
-    message: SipRequest | SipResponse, loaded: dict[str, tuple[str, list[str], object]]
+def _reload(
+    key: str,
+    values: list[str],
+    fields: list[tuple[str, list[str]]],
+    index: dict[str, list[str]],
+    typed: dict[str, object],
 ) -> None:
-    if not _REQUIRED_SET.issubset(loaded):
-        missing = next(key for key in _REQUIRED if key not in loaded)
+    """Check a repeated or folded field again from all of its values."""
+    spec = FIELDS.get(key)
+    if spec is None:
+        stored, found = values, None
+    else:
+        stored, found = load_values(spec, values)
+    old = index[key]
+    # The field keeps its place: that of its first line.
+    place = next(at for at, (_, kept) in enumerate(fields) if kept is old)
+    fields[place] = (fields[place][0], stored)
+    index[key] = stored
+    typed.pop(key, None)
+    if found is not None:
+        typed[key] = found
+
+
+def _check_required(message: SipRequest | SipResponse) -> None:
+    index = cast(ParsedHeaders, message.headers).index
+    if not _REQUIRED_SET.issubset(index):
+        missing = next(key for key in _REQUIRED if key not in index)
         raise ParseError(f"missing {FIELDS[missing].name} header")
-    contact = loaded.get("contact")
-    wildcard = contact is not None and [v.strip() for v in contact[1]] == ["*"]
+    contact = index.get("contact")
+    wildcard = contact is not None and len(contact) == 1 and contact[0].strip() == "*"
     if isinstance(message, SipRequest):
         if message.cseq.method != message.method:
             raise ParseError("CSeq method does not match the request method")
@@ -439,11 +505,10 @@ def _check_required(
         raise ParseError("Contact: * in a response")
 
 
-def _body(loaded: dict[str, tuple[str, list[str], object]], body: bytes) -> bytes:
-    found = loaded.get("content-length")
-    if found is None:
+def _body(headers: ParsedHeaders, body: bytes) -> bytes:
+    if "content-length" not in headers.index:
         return body
-    length = cast(int, found[2])
+    length = cast(int, headers.typed("content-length", _READERS["content-length"]))
     if length > len(body):
         raise ParseError(f"Content-Length {length} exceeds the {len(body)} body bytes")
     # Datagram octets past Content-Length are discarded (RFC 3261 section 18.3).

@@ -22,7 +22,9 @@ _NOT_PARSED = object()
 
 class ParsedHeaders(Headers):
     def __init__(self) -> None:
-        super().__init__()
+        # Headers.__init__ sets this one attribute; a parsed message makes one
+        # of these per message, so the call through super() is spared.
+        self._list: list[tuple[str, list[str]]] = []
         self._index: dict[str, list[str]] = {}
         self._typed: dict[str, object] = {}
 
@@ -34,14 +36,23 @@ class ParsedHeaders(Headers):
         if typed is not None:
             self._typed[key] = typed
 
-    def load_parsed(self, fields: dict[str, tuple[str, list[str], object]]) -> None:
-        """``load`` every field of a parsed message: by lower-case key, its
-        name, values and typed value (``None`` when not parsed yet)."""
-        for key, (name, values, typed) in fields.items():
-            self._list.append((name, values))
-            self._index[key] = values
-            if typed is not None:
-                self._typed[key] = typed
+    def adopt(
+        self,
+        fields: list[tuple[str, list[str]]],
+        index: dict[str, list[str]],
+        typed: dict[str, object],
+    ) -> None:
+        """Take over a parsed message's fields, built by the parser in one
+        pass: ``(name, values)`` in order, the same value lists by lower-case
+        key, and the typed values parsed so far by lower-case key."""
+        self._list = fields
+        self._index = index
+        self._typed = typed
+
+    @property
+    def index(self) -> dict[str, list[str]]:
+        """The value lists by lower-case field name (read only)."""
+        return self._index
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._index

@@ -13,6 +13,7 @@ from protocols.sip.header_fields import (
     FIELDS,
     FieldSpec,
     checked_lazily,
+    load_value,
     load_values,
     split_values,
     typed_value,
@@ -119,3 +120,20 @@ def test_loading_values_equals_splitting_checking_and_parsing(key: str, values: 
     except ParseError as exc:
         fast = ("ParseError", str(exc))
     assert fast == general
+
+
+@given(
+    st.sampled_from(sorted(FIELDS)),
+    st.one_of(st.sampled_from(_VALUE_SAMPLES), field_texts()).map(lambda v: v.strip(" \t")),
+)
+def test_loading_one_value_equals_loading_a_list_of_it(key: str, value: str) -> None:
+    spec = FIELDS[key]
+    try:
+        expected: object = load_values(spec, [value])
+    except ParseError as exc:
+        expected = ("ParseError", str(exc))
+    try:
+        found: object = load_value(spec, value)
+    except ParseError as exc:
+        found = ("ParseError", str(exc))
+    assert found == expected
