@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from protocols.sip.address_of_record import identity_user
 from protocols.sip.identifiers import uuid4_urn
 
 Callback = Callable[..., Any]
@@ -45,7 +46,7 @@ def _non_empty(_instance: Any, attribute: attrs.Attribute[Any], value: str) -> N
 
 def _identity(_instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
     _non_empty(_instance, attribute, value)
-    user = _user_part(value)
+    user = identity_user(value)
     if not user or not _NOT_IN_USER.isdisjoint(user):
         raise ValueError(
             f"{attribute.name} must be a bare user or a sip:user@realm URI, got {value!r}"
@@ -98,17 +99,6 @@ os.register_at_fork(after_in_child=_instance_ids.seed)
 def new_instance_id() -> str:
     """A fresh ``urn:uuid:`` of a version 4 UUID (RFC 5626 +sip.instance)."""
     return uuid4_urn(_instance_ids.getrandbits(128))
-
-
-def _user_part(identity: str) -> str:
-    """``sip:alice@realm`` → ``alice``; a bare ``alice`` stays as it is."""
-    rest = identity.strip()
-    if ":" in rest:  # a bare user (the usual identity) has no scheme to strip
-        for scheme in ("sips:", "sip:"):
-            if rest.lower().startswith(scheme):
-                rest = rest[len(scheme) :]
-                break
-    return rest.partition("@")[0].partition(";")[0]
 
 
 @attrs.frozen(kw_only=True)
@@ -170,11 +160,11 @@ class RegisterParams:
     @property
     def auth_user(self) -> str:
         """The digest username: the user part of the private identity."""
-        return _user_part(self.private_identity)
+        return identity_user(self.private_identity)
 
     @property
     def user(self) -> str:
-        return _user_part(self.public_identity)
+        return identity_user(self.public_identity)
 
     @property
     def aor(self) -> str:

@@ -16,6 +16,22 @@ _PLAIN_AOR = re.compile(
 )
 
 
+def identity_user(identity: str) -> str:
+    """The user part of a Kazoo identity: ``sip:user@realm``, ``user@realm`` or a bare
+    ``user`` (the seed's examples use all three); '' when it has none.
+
+    The one reading for both the Digest username and the AOR's user, so that an account
+    authenticates as the user it registers.
+    """
+    rest = identity.strip()
+    if ":" in rest:  # a bare user (the usual identity) has no scheme to strip
+        for scheme in ("sips:", "sip:"):
+            if rest.lower().startswith(scheme):
+                rest = rest[len(scheme) :]
+                break
+    return rest.partition("@")[0].partition(";")[0]
+
+
 def parse_aor(aor: str) -> URI:
     """The URI of ``aor``; ValueError (a configuration error) unless it has a user and a host."""
     uri = URI.parse(aor)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from sipmessage import Request, Response
 
+from .address_of_record import identity_user
 from .digest_hash import HASHES, PREFERENCE, request_ha2, response_from_ha1, user_ha1
 from .digest_header import (
     DigestChallenge,
@@ -64,13 +65,7 @@ class DigestCredentials:
         The Digest username is the user part of the private identity, as the
         Kazoo library sent it.
         """
-        user = identity
-        if ":" in user:  # a bare user (the usual private identity) has no scheme to strip
-            for scheme in ("sips:", "sip:"):
-                if user.lower().startswith(scheme):
-                    user = user[len(scheme) :]
-                    break
-        user = user.partition("@")[0]
+        user = identity_user(identity)
         if not user:
             raise ValueError(f"private identity {identity!r} has no user part")
         return cls(username=user, password=password, realm=realm)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kazoo_actors.params import _CALLBACK_FIELDS, RegisterParams, _user_part
+from kazoo_actors.params import _CALLBACK_FIELDS, RegisterParams
 
 
 def params(**overrides: object) -> RegisterParams:
@@ -93,21 +93,6 @@ def test_a_url_checked_once_is_still_checked_per_setting() -> None:
     params(ws_url="ws://127.0.0.1:5066")
     with pytest.raises(ValueError, match="rtmp_url"):
         params(rtmp_url="ws://127.0.0.1:5066")
-
-
-def _user_part_everywhere(identity: str) -> str:
-    """_user_part as it read every identity (the reference for its bare-user shortcut)."""
-    rest = identity.strip()
-    for scheme in ("sips:", "sip:"):
-        if rest.lower().startswith(scheme):
-            rest = rest[len(scheme) :]
-            break
-    return rest.split("@", 1)[0].split(";", 1)[0]
-
-
-@given(st.text(alphabet="sipSIP:@a.; \t", max_size=12))
-def test_user_part_of_bare_and_uri_identities(identity: str) -> None:
-    assert _user_part(identity) == _user_part_everywhere(identity)
 
 
 @given(

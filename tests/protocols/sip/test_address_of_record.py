@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from protocols.sip.address_of_record import _PLAIN_AOR, aor_parts, parse_aor
+from protocols.sip.address_of_record import _PLAIN_AOR, aor_parts, identity_user, parse_aor
 
 LABEL = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9-]{0,6}[A-Za-z0-9])?", fullmatch=True)
 USER = st.text(alphabet="abcXYZ019-_.!~*'()%;:@&=+$,?/ ", min_size=0, max_size=12)
@@ -53,3 +53,18 @@ def test_plain_aors_take_the_fast_path(scheme: str, user: str, host: str) -> Non
     if host.rsplit(".", 1)[-1].isalpha():  # sipmessage's top label: letters, maybe dashed
         assert _PLAIN_AOR.fullmatch(aor) is not None
     assert _fast(aor) == _general(aor)
+
+
+def _identity_user_everywhere(identity: str) -> str:
+    """identity_user as it read every identity (the reference for its bare-user shortcut)."""
+    rest = identity.strip()
+    for scheme in ("sips:", "sip:"):
+        if rest.lower().startswith(scheme):
+            rest = rest[len(scheme) :]
+            break
+    return rest.split("@", 1)[0].split(";", 1)[0]
+
+
+@given(st.text(alphabet="sipSIP:@a.; \t", max_size=12))
+def test_identity_user_of_bare_and_uri_identities(identity: str) -> None:
+    assert identity_user(identity) == _identity_user_everywhere(identity)
