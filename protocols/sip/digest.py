@@ -290,8 +290,9 @@ class DigestClient:
         found: list[tuple[str, str]] = []
         for state in self._nonces.values():
             state.count += 1
-            header = _CREDENTIAL_HEADERS[1] if state.challenge.proxy else _CREDENTIAL_HEADERS[0]
-            found.append((header, self._credentials_value(method, uri, state)))
+            found.append(
+                (state.challenge.credentials_header, self._credentials_value(method, uri, state))
+            )
         return found
 
     def _credentials_value(self, method: str, uri: str, state: _NonceState) -> str:
