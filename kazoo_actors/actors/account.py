@@ -284,8 +284,7 @@ class AccountActor:
                     return self._end or SessionEnd.UNREACHABLE
                 self._transport = transport
                 self._keepalive.add(transport, self)
-                # The transport was made in this wake-up: its birth is this wake's time.
-                now = transport.last_traffic
+                now = trio.current_time()
                 if self._challenges is not None:
                     shared = self._challenges.offer(
                         self.params.ws_url or "", self.params.realm, now
