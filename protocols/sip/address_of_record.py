@@ -6,12 +6,14 @@ import re
 
 from sipmessage import URI
 
+from .header_syntax import UNRESERVED
+
 # ``sip:user@host`` with an unescaped user and a host name: the shape of every
 # AOR an engine registers by the thousand. Its scheme, user and host are the
 # three groups, exactly what URI.parse finds (nothing to unescape), read by one
 # regex instead of sipmessage's URI grammar and Parameters (a tenth the cost).
 _PLAIN_AOR = re.compile(
-    r"(sips?):([A-Za-z0-9\-_.!~*'()]+)@"
+    rf"(sips?):([{UNRESERVED}]+)@"
     r"((?:[A-Za-z0-9]+(?:-+[A-Za-z0-9]+)*\.)*[A-Za-z]+(?:-+[A-Za-z0-9]+)*)"
 )
 

@@ -57,6 +57,8 @@ _TOP_LABEL = r"[A-Za-z][A-Za-z0-9]*+(?:-++[A-Za-z0-9]++)*+"
 PLAIN_HOST = (
     rf"(?:(?:{_LABEL}\.)*{_TOP_LABEL}\.?|{sipgrammar.IPV4ADDRESS}|{sipgrammar.IPV6REFERENCE})"
 )
+# RFC 3261 s.25.1 unreserved (alphanum / mark), for a character class.
+UNRESERVED = r"A-Za-z0-9\-_.!~*'()"
 _USER_RE = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|{_ESCAPED})+")
 _PASSWORD_RE = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,]|{_ESCAPED})*")
 _URI_PARAM_CHAR = rf"(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|{_ESCAPED})"

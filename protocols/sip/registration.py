@@ -21,6 +21,7 @@ from .actions import CancelTimer, Send, StartTimer
 from .address_of_record import aor_parts
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
+from .header_syntax import UNRESERVED
 from .identifiers import new_branch, new_call_id, new_tag, random_token, uuid4_urn
 from .parsed_headers import ParsedHeaders
 from .registration_events import (
@@ -48,7 +49,7 @@ MAX_INTERVAL_RETRIES = 2
 _SYSTEM_RANDOM = random.SystemRandom()
 # A Contact user that header_checks' plain address shape reads as the user, so
 # that a plain 2xx Contact starting with our URI is our binding (granted_expiry).
-_PLAIN_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()]+")
+_PLAIN_USER = re.compile(rf"[{UNRESERVED}]+")
 _I = RegistrationInput
 _S = RegistrationState
 
