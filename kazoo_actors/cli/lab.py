@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kazoo_actors.lab.config import KamailioSettings
+from kazoo_actors.lab.config import MEMORY_MANAGERS, KamailioSettings
 from kazoo_actors.lab.detached import (
     LabStateError,
     default_state_path,
@@ -44,6 +44,12 @@ def add_arguments(lab: argparse.ArgumentParser) -> None:
         f"(default {defaults.shared_memory_mb}: some 8,000 connections)",
     )
     up.add_argument(
+        "--memory-manager",
+        choices=MEMORY_MANAGERS,
+        default=defaults.memory_manager,
+        help=f"Kamailio's memory allocator (default {defaults.memory_manager})",
+    )
+    up.add_argument(
         "--mwi",
         action="store_true",
         help="also start a voicemail notifier on a free UDP port of 127.0.0.1 and relay "
@@ -71,6 +77,7 @@ def _up(args: argparse.Namespace) -> int:
             children=args.children,
             tcp_children=args.tcp_children,
             shared_memory_mb=args.shared_memory_mb,
+            memory_manager=args.memory_manager,
         )
         mwi = _voicemail_counts(args)
         ensure_kamailio()

@@ -267,6 +267,8 @@ class KamailioServer:
             "-E",
             "-m",
             str(self.settings.shared_memory_mb),
+            "-x",
+            self.settings.memory_manager,
             "-f",
             str(self.config_path),
             "-Y",

@@ -24,6 +24,7 @@ import pytest
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
+from kazoo_actors.lab.config import MEMORY_MANAGERS, KamailioSettings
 from kazoo_actors.lab.kamailio import KamailioServer
 from kazoo_actors.lab.notify_injection import (
     VIA_PLACEHOLDER,
@@ -232,6 +233,24 @@ async def test_register_is_challenged_with_qop_auth_then_accepted(
     assert accepted is not None and accepted.code == 200
     contact = accepted.header("Contact")
     assert alice.contact.strip("<>") in contact and "expires=30" in contact
+
+
+@pytest.mark.parametrize("manager", MEMORY_MANAGERS)
+async def test_every_memory_manager_runs_the_registrar(
+    kamailio_factory: Callable[..., KamailioServer], manager: str
+) -> None:
+    server = kamailio_factory(memory_manager=manager)
+    command = psutil.Process(server.pid).cmdline()
+    assert command[command.index("-x") + 1] == manager
+    async with ws_user(server, "alice") as alice:
+        challenge, accepted = await alice.register(server.password, expires=30)
+    assert challenge.code == 401
+    assert accepted is not None and accepted.code == 200
+
+
+def test_an_unknown_memory_manager_is_refused() -> None:
+    with pytest.raises(ValueError, match="memory_manager"):
+        KamailioSettings(memory_manager="sbrk")
 
 
 async def test_unregister_removes_the_contact(kamailio: KamailioServer) -> None:
