@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import re
 
-from .header_syntax import PLAIN_HOST, TOKEN
+from .header_syntax import HOST, TOKEN
 
 # A quoted-string without quoted-pairs: one character class instead of the
 # full rule's per-character alternation, which the regex engine walks slowly.
@@ -34,7 +34,7 @@ _USER = r"[A-Za-z0-9\-_.!~*'()&=+$]+"
 _URI_PARAM_CHAR = r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$]"
 _PARAM_VALUE = rf"(?:{_QUOTED}|[A-Za-z0-9\-.!%*_+`'~:\[\]]+)"
 _ADDRESS_RE = re.compile(
-    rf'(?:"[^"\\]*"[ \t]*)?<sips?:(?:{_USER}@)?(?P<host>{PLAIN_HOST})(?::{_PORT})?'
+    rf'(?:"[^"\\]*"[ \t]*)?<sips?:(?:{_USER}@)?(?P<host>{HOST})(?::{_PORT})?'
     rf"(?P<uri_params>(?:;{_URI_PARAM_CHAR}+(?:={_URI_PARAM_CHAR}+)?)*)>"
     rf"(?P<params>(?:;{TOKEN}(?:={_PARAM_VALUE})?)*)"
 )

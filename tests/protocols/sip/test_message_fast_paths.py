@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from sip_message_strategies import hosts, vias
+from sip_message_strategies import vias
 
 from protocols.sip import header_syntax as syntax
 from protocols.sip import message
@@ -181,38 +182,33 @@ def _via_outcome(parse: Callable[[str], object], text: str) -> object:
 @example("SIP/2.0/WS h.invalid;branch=z9hG4bK1;branch=2")
 @example("SIP/2.0/WS a.1;branch=z9hG4bK1")
 @example("SIP/2.0/WS [::1]:5060;branch=z9hG4bK1;received=::1")
+@example("SIP/2.0/WS a-.b;branch=z9hG4bK1")
 def test_the_plain_via_read_equals_the_general_one(text: str) -> None:
     assert _via_outcome(syntax.parse_via, text) == _via_outcome(syntax.general_via, text)
 
 
-_HOST_PIECES = [
-    "a",
-    "Z",
-    "0",
-    "9",
-    "-",
-    "--",
-    ".",
-    "..",
-    "abc",
-    "x1",
-    "1",
-    "255",
-    "256",
-    "[::1]",
-    "[",
-    ":",
-]
-
-
-@given(st.one_of(hosts(), st.lists(st.sampled_from(_HOST_PIECES), max_size=8).map("".join)))
-@example("a.b.")
-@example("a.b-")
-@example("a-.b")
-@example("1.2.3.4")
-@example("1.2.3.4a.com")
-@example("-a")
-def test_the_plain_host_pattern_accepts_exactly_the_host_rule(text: str) -> None:
-    plain = re.fullmatch(syntax.PLAIN_HOST, text)
-    general = re.fullmatch(syntax.HOST, text)
-    assert (plain is None) is (general is None)
+@pytest.mark.parametrize(
+    ("host", "valid"),
+    [
+        ("kazoo.test", True),
+        ("sip-gw.example-1.com.", True),
+        ("127.0.0.1", True),
+        ("[::1]", True),
+        ("a..b", False),
+        ("1.2.3.4a.com", True),
+        ("a.1b", False),
+        ("a..b", False),
+        ("1.2.3.4a.com", True),
+        ("a.1b", False),
+        ("a.b-", False),
+        ("a..b", False),
+        ("1.2.3.4a.com", True),
+        ("a.1b", False),
+    ],
+)
+def test_the_host_rule_keeps_hyphens_inside_labels(host: str, valid: bool) -> None:
+    # CPython 3.11.2 (Debian 12's) wrongly let possessive label runs accept "a-.b":
+    # the fast paths use HOST itself, and these must hold on every patch release.
+    assert (re.fullmatch(syntax.HOST, host) is not None) is valid
+    via = f"SIP/2.0/WS {host};branch=z9hG4bK1"
+    assert (_via_outcome(syntax.parse_via, via) is not ParseError) is valid
