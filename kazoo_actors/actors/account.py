@@ -276,7 +276,7 @@ class AccountActor:
         self._end = None
         try:
             # The slot covers connect, upgrade and the first REGISTER's outcome.
-            async with self._gate.slot(self):
+            async with self._gate.slot():
                 self.attempt_started_at = now = trio.current_time()
                 transport = await self._connect(now)
                 if transport is None:
