@@ -1,17 +1,22 @@
 """A bound on connection attempts in flight across all accounts, with measurements.
 
-``AttemptGate(50)`` (or ``AttemptGate(existing_capacity_limiter)``) is shared by every
-account of an engine; an attempt runs inside ``async with gate.slot(owner):``.  The gate
-counts attempts, how many are in flight now and the peak, so a test or a benchmark can
-show that reconnect storms stay bounded.
+``AttemptGate(50)`` is shared by every account of an engine; an attempt runs inside
+``async with gate.slot():``.  The gate counts attempts, how many are in flight now and
+the peak, so a test or a benchmark can show that reconnect storms stay bounded.
 
-Slots are borrowed on behalf of ``owner`` (any hashable object, e.g. the account actor),
-not of the current task, so one slot may be released from a different task than the one
-that took it.  An owner holds at most one slot: do not nest ``slot`` for the same owner.
+Waiters get their turn first come, first served.  A slot belongs to the attempt, not to
+a task: it may be given back from a different task than the one that took it.
+
+Why not a ``trio.CapacityLimiter``: registering 10,000 accounts parks nearly all of
+them here at once, and the limiter charged each of those a ``WouldBlock`` raised and
+caught, a borrower set, a pending-borrower map and a parking lot, plus a coroutine per
+release.  Here a waiter is one entry in an ordered map and a freed slot goes straight
+to the oldest waiter.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from types import TracebackType
 
 import attrs
@@ -28,61 +33,73 @@ class AttemptGateStatistics:
 
 
 class AttemptGate:
-    def __init__(self, limit: int | trio.CapacityLimiter) -> None:
-        self.limiter = (
-            limit if isinstance(limit, trio.CapacityLimiter) else trio.CapacityLimiter(limit)
-        )
+    __slots__ = ("_entered", "_in_flight", "_limit", "_peak", "_waiting")
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"an attempt gate needs at least one slot, got {limit!r}")
+        self._limit = limit
         self._in_flight = 0
         self._peak = 0
         self._entered = 0
+        # Ordered, and O(1) to take the oldest out of or to drop a cancelled waiter from.
+        self._waiting: OrderedDict[trio.lowlevel.Task, None] = OrderedDict()
 
-    def slot(self, owner: object) -> _Slot:
-        """``async with gate.slot(owner):`` runs one attempt in a slot.
+    def slot(self) -> _Slot:
+        """``async with gate.slot():`` runs one attempt in a slot.
 
         Entering is not a checkpoint when a slot is free: the attempt inside starts
         with a socket wait anyway, and a reconnect storm enters thousands of times a
         second (a scheduling round each was measurable).
         """
-        return _Slot(self, owner)
+        return _Slot(self)
 
-    def _taken(self) -> None:
-        self._in_flight += 1
-        self._entered += 1
-        self._peak = max(self._peak, self._in_flight)
+    async def _acquire(self) -> None:
+        # Only when the gate is full: a freed slot is handed to us by _release.
+        task = trio.lowlevel.current_task()
+        waiting = self._waiting
+        waiting[task] = None
 
-    def _given_back(self, owner: object) -> None:
-        self._in_flight -= 1
-        self.limiter.release_on_behalf_of(owner)
+        def abort(_: object) -> trio.lowlevel.Abort:
+            del waiting[task]
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def _release(self) -> None:
+        if self._waiting:
+            task, _ = self._waiting.popitem(last=False)
+            self._entered += 1  # the slot passes on: in flight stays the same
+            trio.lowlevel.reschedule(task)
+        else:
+            self._in_flight -= 1
 
     def statistics(self) -> AttemptGateStatistics:
         return AttemptGateStatistics(
-            limit=self.limiter.total_tokens,
+            limit=self._limit,
             in_flight=self._in_flight,
             peak_in_flight=self._peak,
-            waiting=self.limiter.statistics().tasks_waiting,
+            waiting=len(self._waiting),
             entered=self._entered,
         )
 
 
 class _Slot:
-    __slots__ = ("_gate", "_owner")
+    __slots__ = ("_gate",)
 
-    def __init__(self, gate: AttemptGate, owner: object) -> None:
+    def __init__(self, gate: AttemptGate) -> None:
         self._gate = gate
-        self._owner = owner
 
     async def __aenter__(self) -> None:
-        limiter = self._gate.limiter
-        # Look before trying: in a storm most owners find the gate full, and each
-        # WouldBlock raised and caught here came on top of the one the wait raises itself.
-        if limiter.available_tokens > 0:
-            try:
-                limiter.acquire_on_behalf_of_nowait(self._owner)
-            except trio.WouldBlock:
-                await limiter.acquire_on_behalf_of(self._owner)
-        else:
-            await limiter.acquire_on_behalf_of(self._owner)
-        self._gate._taken()
+        gate = self._gate
+        # A free slot means nobody waits: _release hands a slot to a waiter, never frees it.
+        if gate._in_flight < gate._limit:
+            gate._in_flight += 1
+            gate._entered += 1
+            if gate._in_flight > gate._peak:
+                gate._peak = gate._in_flight
+            return
+        await gate._acquire()
 
     async def __aexit__(
         self,
@@ -90,4 +107,4 @@ class _Slot:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._gate._given_back(self._owner)
+        self._gate._release()

@@ -70,7 +70,7 @@ from kazoo_actors.actors.transport import (
 )
 from kazoo_actors.actors.voicemail import VoicemailRole
 from kazoo_actors.attempt_gate import AttemptGate
-from kazoo_actors.callbacks import invoke_callback
+from kazoo_actors.callbacks import PendingCallback, call_callback
 from kazoo_actors.event_feed import EventFeed
 from kazoo_actors.params import RegisterParams
 from kazoo_actors.reconnect_policy import ReconnectPolicy
@@ -92,6 +92,7 @@ class AccountActor:
     __slots__ = (
         "_auto_reconnect",
         "_challenges",
+        "_deferred",
         "_end",
         "_endpoint",
         "_explicit",
@@ -181,6 +182,7 @@ class AccountActor:
         self._timers: dict[str, float] = {}
         self._end: SessionEnd | None = None
         self._logouts: list[trio.Event] = []
+        self._deferred: list[Request | Response | PendingCallback] | None = None
         self._series_reported = False
         self._resumable = False
         self._stats = TransportStatistics()
@@ -218,16 +220,18 @@ class AccountActor:
     async def _after_session(self, end: SessionEnd) -> None:
         """Report how the session ended, then wait for the next attempt or go down."""
         if end is SessionEnd.RECONNECT:
-            await self._announce_attempt()
+            self._announce_attempt()
+            await self._flush()
             return
         if end is SessionEnd.UNAUTHORIZED:
-            await self._emit(events.error("unauthorized", code=401, account=self.name))
+            self._emit(events.error("unauthorized", code=401, account=self.name))
         elif end is SessionEnd.FORBIDDEN:
-            await self._emit(events.error("forbidden", code=403, account=self.name))
+            self._emit(events.error("forbidden", code=403, account=self.name))
         elif not self._series_reported and end is SessionEnd.LOST:
-            await self._emit(events.error("disconnected", account=self.name))
+            self._emit(events.error("disconnected", account=self.name))
         elif not self._series_reported and end in (SessionEnd.UNREACHABLE, SessionEnd.REJECTED):
-            await self._emit(events.error("server_not_reachable", account=self.name))
+            self._emit(events.error("server_not_reachable", account=self.name))
+        await self._flush()
         self._series_reported = True
         self._resumable = end in RESUMABLE_ENDS
         retryable = end in (SessionEnd.LOST, SessionEnd.UNREACHABLE, SessionEnd.REJECTED)
@@ -243,13 +247,14 @@ class AccountActor:
         if await self._wait_commands(trio.current_time() + delay):
             return
         if self.state is AccountState.WAITING:
-            await self._announce_attempt()
+            self._announce_attempt()
+            await self._flush()
 
-    async def _announce_attempt(self) -> None:
+    def _announce_attempt(self) -> None:
         self.attempt += 1
         self.reconnect_attempts += 1
         self.state = AccountState.IDLE
-        await self._emit(
+        self._emit(
             events.notification(
                 "reconnecting_notification", account=self.name, attempt=self.attempt
             )
@@ -264,7 +269,9 @@ class AccountActor:
                 await trio.sleep_forever()
             now = trio.current_time()
             for command in self.mailbox.take_all():
-                await self._command(command, now)
+                self._command(command, now)
+            if self._deferred:
+                await self._flush()
             if self.state is AccountState.LOGGED_OUT:
                 return True
         return False
@@ -276,7 +283,7 @@ class AccountActor:
         self._end = None
         try:
             # The slot covers connect, upgrade and the first REGISTER's outcome.
-            async with self._gate.slot(self):
+            async with self._gate.slot():
                 self.attempt_started_at = now = trio.current_time()
                 transport = await self._connect(now)
                 if transport is None:
@@ -291,7 +298,8 @@ class AccountActor:
                     )
                     if shared is not None:
                         self._registration.adopt_challenge(shared)
-                await self._perform_registration(self._registration.register(now), now)
+                self._perform_registration(self._registration.register(now), now)
+                await self._flush()
                 while self._end is None and self.state is AccountState.CONNECTING:
                     await self._wait(transport)
             while self._end is None:
@@ -338,7 +346,9 @@ class AccountActor:
                     return None
             now = trio.current_time()
             for command in self.mailbox.take_all():
-                await self._command(command, now)
+                self._command(command, now)
+            if self._deferred:
+                await self._flush()
         if transport is not None and self._end is not None:
             await transport.aclose()
             return None
@@ -361,7 +371,9 @@ class AccountActor:
                 await self.mailbox.park(deadline, watch.poller)
                 now = trio.current_time()
                 for command in self.mailbox.take_all():
-                    await self._command(command, now)
+                    self._command(command, now)
+                if self._deferred:
+                    await self._flush()
         except TransportError as exc:
             log.info("account %s: %s", self.name, exc)
             return None
@@ -394,7 +406,7 @@ class AccountActor:
             now = trio.current_time()
         if inbound is not None:
             for message in inbound.messages:
-                await self._receive(message, now)
+                self._receive(message, now)
             if inbound.closed and self._end is None:
                 log.info("account %s: the server closed the connection", self.name)
                 self._lost()
@@ -402,14 +414,16 @@ class AccountActor:
             for name, due in list(self._timers.items()):
                 if due <= now and self._timers.get(name) == due:
                     del self._timers[name]
-                    await self._timer_fired(name, now)
+                    self._timer_fired(name, now)
         if self._keepalive_news:
             await self._keepalive_work(transport)
         if self.mailbox:
             for command in self.mailbox.take_all():
-                await self._command(command, now)
+                self._command(command, now)
         if self.calls.has_outbound:  # seldom: most wake-ups bring the calls nothing to send
-            await self._perform(self.calls.outbound(self._endpoint), now)
+            self._perform(self.calls.outbound(self._endpoint), now)
+        if self._deferred:
+            await self._flush()
 
     def _wake_for_calls(self) -> None:
         # A full mailbox already wakes us, and every wake drains the calls' queue.
@@ -442,123 +456,142 @@ class AccountActor:
         registered = self.state is AccountState.REGISTERED
         self._end = SessionEnd.LOST if registered else SessionEnd.UNREACHABLE
 
-    async def _receive(self, message: Request | Response, now: float) -> None:
+    def _receive(self, message: Request | Response, now: float) -> None:
         try:
             outputs = self._endpoint.receive(message)
-            await self._perform(outputs, now)
+            self._perform(outputs, now)
         except (ParseError, LocalProtocolError, ValueError) as exc:
             # Bad data from the server costs one message, never the account.
             log.warning("account %s: dropped a message it could not handle: %s", self.name, exc)
 
-    async def _timer_fired(self, name: str, now: float) -> None:
+    def _timer_fired(self, name: str, now: float) -> None:
         if name == "logout":
             self._end = SessionEnd.LOGGED_OUT
         elif self._registration.owns_timer(name):
-            await self._perform_registration(self._registration.timer_fired(name, now), now)
+            self._perform_registration(self._registration.timer_fired(name, now), now)
         elif self._voicemail is not None and self._voicemail.owns_timer(name):
             contact = self._registration.contact
-            await self._perform_requests(self._voicemail.timer_fired(name, now, contact), now)
+            self._perform_requests(self._voicemail.timer_fired(name, now, contact), now)
         else:
-            await self._perform(self._endpoint.timer_fired(name), now)
+            self._perform(self._endpoint.timer_fired(name), now)
 
-    async def _perform_registration(
+    def _perform_registration(
         self,
         step: tuple[list[Send | StartTimer | CancelTimer], list[RegistrationResult]],
         now: float,
     ) -> None:
         actions, results = step
-        await self._perform_requests(actions, now)
+        self._perform_requests(actions, now)
         for result in results:
-            await self._registration_result(result, now)
+            self._registration_result(result, now)
 
-    async def _perform_requests(
-        self, actions: list[Send | StartTimer | CancelTimer], now: float
-    ) -> None:
+    def _perform_requests(self, actions: list[Send | StartTimer | CancelTimer], now: float) -> None:
         """Actions of a usage: each request it sends runs in a client transaction."""
         for action in actions:
             if isinstance(action, Send) and isinstance(action.message, Request):
-                await self._perform(self._endpoint.send_request(action.message), now)
+                self._perform(self._endpoint.send_request(action.message), now)
             elif isinstance(action, StartTimer):
                 self._timers[action.name] = now + action.seconds
             elif isinstance(action, CancelTimer):
                 self._timers.pop(action.name, None)
             else:
-                await self._send(action.message)
+                self._send(action.message)
 
-    async def _perform(self, outputs: list[Any], now: float) -> None:
+    def _perform(self, outputs: list[Any], now: float) -> None:
         """What the transaction layer asks for; ``now`` is the time of this wake-up."""
         # Dispatch on the exact class (these are final attrs classes): one type() call
         # instead of an isinstance chain per item, on every message of every account.
         for item in outputs:
             kind = type(item)
             if kind is Send:
-                await self._send(item.message)
+                self._send(item.message)
             elif kind is StartTimer:
                 self._timers[item.name] = now + item.seconds
             elif kind is CancelTimer:
                 self._timers.pop(item.name, None)
             elif kind is IncomingRequest:
-                await self._incoming(item.request, now)
+                self._incoming(item.request, now)
             else:  # FinalResponse, ProvisionalResponse or RequestFailed
-                await self._outcome(item, now)
+                self._outcome(item, now)
 
-    async def _outcome(
+    def _outcome(
         self, item: FinalResponse | ProvisionalResponse | RequestFailed, now: float
     ) -> None:
         """A response to (or the failure of) a request a usage sent: to that usage."""
         method = item.request.method
         if method == "REGISTER":
             if type(item) is FinalResponse:
-                await self._perform_registration(
+                self._perform_registration(
                     self._registration.final_response(item.response, now), now
                 )
                 if self._registration.take_adoption_refused() and self._challenges is not None:
                     self._challenges.refused(self.params.ws_url or "", self.params.realm)
             elif type(item) is RequestFailed:
-                await self._perform_registration(
+                self._perform_registration(
                     self._registration.request_failed(item.code, item.reason, now), now
                 )
         elif method == "SUBSCRIBE" and self._voicemail is not None:
             if type(item) is FinalResponse:
-                await self._perform_requests(
-                    self._voicemail.final_response(item.response, now), now
-                )
+                self._perform_requests(self._voicemail.final_response(item.response, now), now)
             elif type(item) is RequestFailed:
-                await self._perform_requests(self._voicemail.request_failed(item.code, now), now)
+                self._perform_requests(self._voicemail.request_failed(item.code, now), now)
         else:
             self.calls.route(item)
 
-    async def _send(self, message: Request | Response) -> None:
-        transport = self._transport
-        if transport is None or self._end is not None:
+    def _send(self, message: Request | Response) -> None:
+        if self._transport is None or self._end is not None:
             return
-        try:
-            await transport.send(message)
-        except TransportError as exc:
-            log.info("account %s: send failed: %s", self.name, exc)
-            self._lost()
+        self._defer(message)
 
-    async def _incoming(self, request: Request, now: float) -> None:
+    def _defer(self, item: Request | Response | PendingCallback) -> None:
+        if self._deferred is None:
+            self._deferred = [item]
+        else:
+            self._deferred.append(item)
+
+    async def _flush(self) -> None:
+        """Send what the handlers queued and finish async callbacks, in the order they came.
+
+        The handlers of a message, a timer or a command are synchronous: most of them
+        (the 200 to a REGISTER above all) send nothing, and a coroutine per step cost
+        every account more than this one await at the end of the wake-up.
+        """
+        deferred, self._deferred = self._deferred, None
+        if deferred is None:
+            return
+        sending = True
+        for item in deferred:
+            if isinstance(item, PendingCallback):
+                await item.finish()
+            elif sending and self._transport is not None:
+                try:
+                    await self._transport.send(item)
+                except TransportError as exc:
+                    log.info("account %s: send failed: %s", self.name, exc)
+                    self._lost()
+                    sending = False  # as _send does once the session has ended
+
+    def _incoming(self, request: Request, now: float) -> None:
         if self._voicemail is not None and self._voicemail.claims(request):
             answer_mwi = self._voicemail.receive_notify(request, now)
-            await self._perform(
+            self._perform(
                 self._endpoint.respond(request, response_to(request, answer_mwi.code)), now
             )
-            await self._perform_requests(answer_mwi.actions, now)
+            self._perform_requests(answer_mwi.actions, now)
             for notification in answer_mwi.events:
-                await self._emit(self._with_account(notification))
+                self._emit(self._with_account(notification))
             return
         if self.calls.claims(request):
-            await self._perform(self.calls.incoming(request, self._endpoint), now)
+            self._perform(self.calls.incoming(request, self._endpoint), now)
             return
         answer = answer_request(request)
-        await self._perform(self._endpoint.respond(request, answer.response), now)
+        self._perform(self._endpoint.respond(request, answer.response), now)
         for event in answer.events:
-            await self._emit(self._with_account(event))
+            self._emit(self._with_account(event))
         if answer.replaced and self._end is None:
             self._end = SessionEnd.REPLACED
 
-    async def _registration_result(self, result: RegistrationResult, now: float) -> None:
+    def _registration_result(self, result: RegistrationResult, now: float) -> None:
         if result.outcome is Outcome.REGISTERED:
             accepted = self._registration.take_accepted_challenge()
             if accepted is not None and self._challenges is not None:
@@ -568,9 +601,9 @@ class AccountActor:
                 self.registrations += 1
                 self.attempt = 0
                 self._series_reported = False
-                await self._emit(events.Connected(account=self.name, expires=result.expires or 0))
+                self._emit(events.Connected(account=self.name, expires=result.expires or 0))
                 if self._voicemail is not None:
-                    await self._perform_requests(
+                    self._perform_requests(
                         self._voicemail.subscribe(now, self._registration.contact), now
                     )
         elif result.outcome is Outcome.UNREGISTERED:
@@ -588,28 +621,28 @@ class AccountActor:
 
     # -- commands -----------------------------------------------------------------
 
-    async def _command(self, command: Command, now: float) -> None:
+    def _command(self, command: Command, now: float) -> None:
         if isinstance(command, Logout):
-            await self._logout(command.done, now)
+            self._logout(command.done, now)
         elif isinstance(command, Reconnect):
             if self.state in (AccountState.CONNECTING, AccountState.REGISTERED):
                 self._end = self._end or SessionEnd.RECONNECT
             elif self.state in (AccountState.DOWN, AccountState.WAITING):
                 self._series_reported = False
-                await self._announce_attempt()
+                self._announce_attempt()
         elif isinstance(command, SetAutoReconnect):
             self._auto_reconnect = command.enabled
             self._explicit = command.enabled
             if not command.enabled and self.state is AccountState.WAITING:
                 self.state = AccountState.DOWN
             elif command.enabled and self.state is AccountState.DOWN and self._resumable:
-                await self._announce_attempt()
+                self._announce_attempt()
         elif isinstance(command, SetMonitorConnectivity):
             self.monitor_connectivity = command.enabled
             if not command.enabled:
                 self._online = True
         elif isinstance(command, ConnectivityChanged):
-            await self._connectivity(command.online)
+            self._connectivity(command.online)
         elif (
             isinstance(command, ResumedFromSleep)
             and self.monitor_connectivity
@@ -617,11 +650,11 @@ class AccountActor:
         ):
             self._end = self._end or SessionEnd.RECONNECT
 
-    async def _connectivity(self, online: bool) -> None:
+    def _connectivity(self, online: bool) -> None:
         if not self.monitor_connectivity or online == self._online:
             return
         self._online = online
-        await self._emit(events.connectivity("online" if online else "offline", account=self.name))
+        self._emit(events.connectivity("online" if online else "offline", account=self.name))
         if not online:
             if self.state in (AccountState.CONNECTING, AccountState.REGISTERED):
                 self._end = self._end or SessionEnd.OFFLINE
@@ -629,9 +662,9 @@ class AccountActor:
                 self.state = AccountState.DOWN
             self._series_reported = True  # offline already told the program
         elif self.state is AccountState.DOWN and self._auto_reconnect and self._resumable:
-            await self._announce_attempt()
+            self._announce_attempt()
 
-    async def _logout(self, done: trio.Event, now: float) -> None:
+    def _logout(self, done: trio.Event, now: float) -> None:
         self._logouts.append(done)
         if self.state is AccountState.LOGGED_OUT:
             done.set()
@@ -642,19 +675,19 @@ class AccountActor:
             self._timers["logout"] = now + LOGOUT_TIMEOUT
             self.state = AccountState.LOGGED_OUT
             if self._voicemail is not None:
-                await self._perform_requests(self._voicemail.unsubscribe(now), now)
-            await self._perform_registration(self._registration.unregister(now), now)
+                self._perform_requests(self._voicemail.unsubscribe(now), now)
+            self._perform_registration(self._registration.unregister(now), now)
         else:
             self.state = AccountState.LOGGED_OUT
             self._end = SessionEnd.LOGGED_OUT
-        await self._emit(events.LoggedOut(account=self.name))
+        self._emit(events.LoggedOut(account=self.name))
 
     # -- reporting --------------------------------------------------------------------
 
     def _with_account(self, event: events.AccountEvent) -> events.AccountEvent:
         return event if event.account else attrs.evolve(event, account=self.name)
 
-    async def _emit(self, event: events.AccountEvent) -> None:
+    def _emit(self, event: events.AccountEvent) -> None:
         self._feed.publish(event)
         params = self.params
         if isinstance(event, events.Error):
@@ -665,7 +698,9 @@ class AccountActor:
             callback, name = params.on_connected, "on_connected"
         else:
             return
-        await invoke_callback(callback, event, account=self.name, name=name)
+        called = call_callback(callback, event, account=self.name, name=name)
+        if type(called) is PendingCallback:
+            self._defer(called)
 
     async def _close_transport(self) -> None:
         transport, self._transport = self._transport, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 
@@ -14,10 +15,10 @@ async def test_gate_bounds_attempts_in_flight_across_accounts(
     gate = AttemptGate(10)
     finished = 0
 
-    async def account(owner: object) -> None:
+    async def account() -> None:
         nonlocal finished
         for _attempt in range(2):
-            async with gate.slot(owner):
+            async with gate.slot():
                 await trio.sleep(1.0)
             await trio.sleep(2.0)
         finished += 1
@@ -25,7 +26,7 @@ async def test_gate_bounds_attempts_in_flight_across_accounts(
     with trio.fail_after(120):
         async with trio.open_nursery() as nursery:
             for _ in range(200):
-                nursery.start_soon(account, object())
+                nursery.start_soon(account)
             await trio.sleep(0.5)
             during = gate.statistics()
     assert (during.in_flight, during.waiting) == (10, 190)
@@ -38,9 +39,47 @@ async def test_gate_bounds_attempts_in_flight_across_accounts(
 
 async def test_a_slot_may_be_released_by_another_task() -> None:
     gate = AttemptGate(1)
-    owner = object()
-    manager = gate.slot(owner)
+    manager = gate.slot()
     async with trio.open_nursery() as nursery:
         await manager.__aenter__()
         nursery.start_soon(manager.__aexit__, None, None, None)
     assert gate.statistics().in_flight == 0
+
+
+async def test_waiters_take_freed_slots_in_arrival_order() -> None:
+    gate = AttemptGate(1)
+    order: list[int] = []
+
+    async def attempt(number: int) -> None:
+        async with gate.slot():
+            order.append(number)
+            await trio.sleep(0)
+
+    async with trio.open_nursery() as nursery:
+        for number in range(5):
+            nursery.start_soon(attempt, number)
+            await trio.testing.wait_all_tasks_blocked()
+    assert order == [0, 1, 2, 3, 4]
+    stats = gate.statistics()
+    assert (stats.entered, stats.peak_in_flight, stats.in_flight, stats.waiting) == (5, 1, 0, 0)
+
+
+async def test_a_cancelled_waiter_leaves_no_slot_behind() -> None:
+    gate = AttemptGate(1)
+    held = gate.slot()
+    await held.__aenter__()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(gate.slot().__aenter__)
+        await trio.testing.wait_all_tasks_blocked()
+        assert gate.statistics().waiting == 1
+        nursery.cancel_scope.cancel()
+    assert gate.statistics().waiting == 0
+    await held.__aexit__(None, None, None)
+    assert gate.statistics().in_flight == 0
+    async with gate.slot():
+        assert gate.statistics().in_flight == 1
+
+
+def test_a_gate_needs_a_slot() -> None:
+    with pytest.raises(ValueError, match="at least one slot"):
+        AttemptGate(0)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import pytest
+import trio
+import trio.testing
 
-from kazoo_actors.callbacks import invoke_callback
+from kazoo_actors.callbacks import PendingCallback, call_callback, invoke_callback
+from kazoo_actors.engine import open_engine
+from kazoo_actors.events import AccountEvent, Notification
+from kazoo_actors.params import RegisterParams
 
 
 class AsyncCallable:
@@ -50,3 +56,79 @@ async def test_a_raising_callback_is_contained_and_logged(caplog: pytest.LogCapt
     messages = [record.getMessage() for record in caplog.records]
     assert any("on_error" in m and "a@x#1" in m for m in messages)
     assert any("on_connected" in m for m in messages)
+
+
+async def test_call_callback_leaves_only_an_async_callback_to_finish(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[Any] = []
+
+    async def later(event: Any) -> None:
+        seen.append(("async", event))
+
+    async def broken_later(event: Any) -> None:
+        raise RuntimeError("async boom")
+
+    def broken(event: Any) -> None:
+        raise RuntimeError("sync boom")
+
+    assert call_callback(seen.append, 1) is True
+    assert call_callback(None, 2) is True
+    with caplog.at_level(logging.ERROR, logger="kazoo_actors.callbacks"):
+        assert call_callback(broken, 3, account="a@x#1", name="on_error") is False
+        pending = call_callback(later, 4)
+        failing = call_callback(broken_later, 5, account="a@x#1", name="on_notified")
+        assert isinstance(pending, PendingCallback)
+        assert isinstance(failing, PendingCallback)
+        assert seen == [1]  # nothing of the async ones ran yet
+        assert await pending.finish()
+        assert not await failing.finish()
+    assert seen == [1, ("async", 4)]
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("on_error" in m and "a@x#1" in m for m in messages)
+    assert any("on_notified" in m and "a@x#1" in m for m in messages)
+
+
+async def test_an_account_awaits_its_async_callbacks_in_order_and_survives_a_raising_one(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    seen: list[str] = []
+
+    async def on_notified(event: AccountEvent) -> None:
+        assert isinstance(event, Notification)
+        await trio.sleep(0.5)  # a real await inside: the account waits for it
+        seen.append(f"{event.key}:{event.attempt}")
+        if event.attempt == 1:
+            raise RuntimeError("a program bug")
+
+    async def on_error(event: AccountEvent) -> None:
+        seen.append(event.key)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"ws://127.0.0.1:{probe.getsockname()[1]}/"
+    async with open_engine(monitor_connectivity=False) as engine:
+        account = await engine.register(
+            RegisterParams(
+                ws_url=url,
+                realm="void.test",
+                private_identity="quinn",
+                public_identity="quinn",
+                password="pw",
+                reconnect_delay=2000,
+                reconnect_max_attempts=2,
+                monitor_connectivity=False,
+                on_error=on_error,
+                on_notified=on_notified,
+            )
+        )
+        with trio.fail_after(60):
+            while len(seen) < 3:
+                await trio.sleep(1)
+        await account.logout()
+        assert engine.statistics().supervisor.failures == 0
+    assert seen == [
+        "server_not_reachable",
+        "reconnecting_notification:1",
+        "reconnecting_notification:2",
+    ]
