@@ -13,9 +13,8 @@ from __future__ import annotations
 import functools
 import random
 import re
-from typing import cast
 
-from sipmessage import URI, Parameters, Request, Response, Via
+from sipmessage import URI, Request, Response
 
 from .actions import CancelTimer, Send, StartTimer
 from .address_of_record import aor_parts
@@ -23,7 +22,8 @@ from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
 from .header_syntax import UNRESERVED
 from .identifiers import new_branch, new_call_id, new_tag, random_token, uuid4_urn
-from .parsed_headers import ParsedHeaders
+from .outgoing_headers import FieldLayout, OutgoingHeaders
+from .outgoing_request import OutgoingRequest
 from .registration_events import (
     Registered,
     RegistrationEvent,
@@ -34,7 +34,6 @@ from .registration_events import (
     next_state,
 )
 from .registration_timing import granted_expiry, leading_seconds, refresh_delay
-from .request_start import start_request
 
 RegistrationOutput = Send | StartTimer | CancelTimer | RegistrationEvent
 
@@ -52,6 +51,34 @@ _SYSTEM_RANDOM = random.SystemRandom()
 _PLAIN_USER = re.compile(rf"[{UNRESERVED}]+")
 _I = RegistrationInput
 _S = RegistrationState
+
+
+MAX_FORWARDS = "70"
+SUPPORTED = "path, outbound"
+# Every REGISTER's fields, in this order; the credentials (one field per
+# realm's header) go between these and Content-Length.
+_REGISTER = FieldLayout(
+    (
+        "Via",
+        "Max-Forwards",
+        "From",
+        "To",
+        "Call-ID",
+        "CSeq",
+        "Contact",
+        "Expires",
+        "Supported",
+        "User-Agent",
+    )
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _layout(credential_names: tuple[str, ...]) -> FieldLayout | None:
+    """The REGISTER layout with these credential fields, None when a name repeats."""
+    if len(set(credential_names)) != len(credential_names):
+        return None
+    return FieldLayout((*_REGISTER.names, *credential_names, "Content-Length"))
 
 
 @functools.lru_cache(maxsize=64)
@@ -92,7 +119,9 @@ class Registration:
         "_sent_at",
         "_state",
         "_timer",
+        "_to_value",
         "_user_agent",
+        "_via_prefix",
         "_via_transport",
     )
 
@@ -130,6 +159,8 @@ class Registration:
         # The From and Contact text of every REGISTER of this account, rendered
         # once rather than per request.
         self._from_value = f"<{aor}>;tag={new_tag(self._rng)}"
+        self._to_value = f"<{aor}>"
+        self._via_prefix = ""
         self._contact_host = ""
         self._contact_prefix = ""
         self._granted_prefix = ""
@@ -306,6 +337,10 @@ class Registration:
     def _use_contact_host(self, host: str) -> None:
         """The ``.invalid`` host of our Contact and Via, and the Contact text built on it."""
         self._contact_host = host
+        # What str(Via) renders with the branch appended: the host and the
+        # branch are letters, digits and dots, which sipmessage's parameter
+        # quoting leaves as they are.
+        self._via_prefix = f"SIP/2.0/{self._via_transport} {host};branch="
         contact = self.contact
         self._contact_prefix = (
             f'<{contact}>;+sip.instance="{self._instance_value}";reg-id={self._reg_id};expires='
@@ -321,29 +356,37 @@ class Registration:
     def _send(self, expires: int, now: float) -> Send:
         self._cseq += 1
         branch = new_branch(self._rng)
-        host = self._contact_host
-        request = start_request(
-            "REGISTER",
-            self._registrar_uri,
-            uri_text=self._registrar_text,
-            via=Via(transport=self._via_transport, host=host, parameters=Parameters(branch=branch)),
-            # What str(Via) renders: the host and the branch are letters, digits
-            # and dots, which sipmessage's parameter quoting leaves as they are.
-            via_text=f"SIP/2.0/{self._via_transport} {host};branch={branch}",
-            from_=self._from_value,
-            to=f"<{self._aor}>",
-            call_id=self._call_id,
-            cseq=self._cseq,
-        )
-        headers = cast(ParsedHeaders, request.headers)
         seconds = str(expires)
-        headers.load("Contact", [self._contact_prefix + seconds])
-        headers.load("Expires", [seconds])
-        headers.load("Supported", ["path, outbound"])
-        headers.load("User-Agent", [self._user_agent])
-        for name, value in self._digest.credentials("REGISTER", self._registrar_text):
-            headers.add(name, value)
-        headers.load("Content-Length", ["0"])
+        values = (
+            self._via_prefix + branch,
+            MAX_FORWARDS,
+            self._from_value,
+            self._to_value,
+            self._call_id,
+            f"{self._cseq} REGISTER",
+            self._contact_prefix + seconds,
+            seconds,
+            SUPPORTED,
+            self._user_agent,
+        )
+        credentials = self._digest.credentials("REGISTER", self._registrar_text)
+        layout = _layout(tuple([name for name, _ in credentials]))
+        if layout is not None:
+            headers = OutgoingHeaders(
+                layout,
+                (*values, *[value for _, value in credentials], "0"),
+                client_key=(branch, "REGISTER"),
+            )
+        else:
+            # Several credentials under one header name (several realms): they
+            # share one field, which the general store's add() gives them.
+            headers = OutgoingHeaders(_REGISTER, values, client_key=(branch, "REGISTER"))
+            for name, value in credentials:
+                headers.add(name, value)
+            headers.add("Content-Length", "0")
+        request = OutgoingRequest(
+            "REGISTER", self._registrar_uri, uri_text=self._registrar_text, headers=headers
+        )
         self._in_flight = request
         self._in_flight_expires = expires
         self._sent_at = now

@@ -21,6 +21,7 @@ from sipmessage import Request, Response
 
 from . import checked_headers
 from .identifiers import MAGIC_COOKIE
+from .outgoing_headers import OutgoingHeaders
 
 ClientKey = tuple[str, str]
 ServerKey = tuple[str, ...]
@@ -28,6 +29,13 @@ ServerKey = tuple[str, ...]
 
 def branch_and_method(message: Request | Response) -> ClientKey:
     """The client transaction key of a request we send or a response we receive."""
+    headers = message.headers
+    if type(headers) is OutgoingHeaders:
+        # A request we built, whose builder gave the branch it drew and the method:
+        # reading them back would parse our own Via (the store keeps no typed Via).
+        key = headers.client_key
+        if key is not None:
+            return key
     # Every response we receive and every request we send pays this, so it
     # reads the typed accessors directly (a parsed message answers them from
     # its cache) instead of through checked_headers' wrappers, which cost as

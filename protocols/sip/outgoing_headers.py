@@ -1,0 +1,114 @@
+"""The header store of a request we originate, built in one go with its text.
+
+A REGISTER is built, sent once and kept only to read its answer against. Filling
+a ``ParsedHeaders`` field by field (a Python call per field) and rendering it
+again through sipmessage's ``Headers.__str__`` (a string concatenation per
+line) cost more than everything else in building it. A ``FieldLayout`` is the
+list of field names of one kind of request, prepared once; ``OutgoingHeaders``
+renders the values given in that order with one ``%``-formatting and keeps
+that text.
+
+The store is still a ``ParsedHeaders``: every read works as on any message,
+and a typed value not given is parsed on its first read. Its field lists are
+made from the values only when something reads or changes a field (most
+requests we send are never read again: the transaction takes its key from
+``client_key``, and the answer is matched on our own Call-ID and CSeq). Any
+change drops the kept text and key, so that ``str()`` renders what the store
+then holds.
+"""
+
+from __future__ import annotations
+
+from .parsed_headers import ParsedHeaders
+
+
+class FieldLayout:
+    """The field names, in order, of requests built alike; each name once."""
+
+    __slots__ = ("keys", "names", "template")
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        keys = tuple(name.lower() for name in names)
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"a field layout names each field once: {names!r}")
+        self.names = names
+        self.keys = keys
+        # Headers.__str__'s rendering: "Name: value" lines, then the empty line.
+        # Only the names are written into the template, so a '%' in a value is
+        # just text.
+        self.template = "".join(f"{name.replace('%', '%%')}: %s\r\n" for name in names) + "\r\n"
+
+
+class OutgoingHeaders(ParsedHeaders):
+    """``ParsedHeaders`` that keep their rendering and their transaction key
+    until changed, and make their field lists on first use."""
+
+    def __init__(
+        self,
+        layout: FieldLayout,
+        values: tuple[str, ...],
+        typed: dict[str, object] | None = None,
+        *,
+        client_key: tuple[str, str] | None = None,
+    ) -> None:
+        """One field per name of ``layout``, with the value at the same place.
+
+        ``client_key`` is the (Via branch, CSeq method) the caller put in these
+        values, when it has them at hand (see ``transaction_matching``).
+        """
+        if len(values) != len(layout.names):
+            raise ValueError(f"{len(layout.names)} field values expected, not {len(values)}")
+        self._text: str | None = layout.template % values
+        self._layout = layout
+        self._values = values
+        self._typed = {} if typed is None else typed
+        # Read only: the key given when built, None once any field changed.
+        self.client_key = client_key
+
+    def __getattr__(self, name: str) -> object:
+        # Called only while ``_list`` and ``_index`` are not set yet: every
+        # ParsedHeaders method reads one of them before anything else, so the
+        # first read or change of any field makes both here.
+        if name in ("_list", "_index"):
+            lists = [[value] for value in self._values]
+            self._list = list(zip(self._layout.names, lists, strict=True))
+            self._index = dict(zip(self._layout.keys, lists, strict=True))
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+    def __str__(self) -> str:
+        text = self._text
+        if text is None:
+            text = self._text = super().__str__()
+        return text
+
+    # Every change goes through one of these (set calls setlist, add may call load).
+
+    def load(self, name: str, values: list[str], typed: object = None) -> None:
+        self._changed()
+        super().load(name, values, typed)
+
+    def adopt(
+        self,
+        fields: list[tuple[str, list[str]]],
+        index: dict[str, list[str]],
+        typed: dict[str, object],
+    ) -> None:
+        self._changed()
+        super().adopt(fields, index, typed)
+
+    def add(self, key: str, value: str) -> None:
+        self._changed()
+        super().add(key, value)
+
+    def remove(self, key: str) -> None:
+        self._changed()
+        super().remove(key)
+
+    def setlist(self, key: str, values: list[str]) -> None:
+        self._changed()
+        super().setlist(key, values)
+
+    def _changed(self) -> None:
+        self._text = None
+        self.client_key = None
