@@ -18,6 +18,8 @@ from kazoo_actors.websocket_frames import (
     FrameDecoder,
     FramingError,
     client_frame,
+    mask,
+    python_mask,
 )
 
 
@@ -55,6 +57,20 @@ def test_masking_is_the_bytewise_xor_with_the_key(payload: bytes, key: bytes) ->
     expected = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
     assert frame.endswith(key + expected)
     assert frame[2 if len(payload) < 126 else 4 :].startswith(key)
+
+
+@given(st.binary(max_size=3000), st.binary(min_size=4, max_size=4))
+def test_the_c_masking_equals_the_python_masking(payload: bytes, key: bytes) -> None:
+    expected = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    assert python_mask(payload, key) == expected
+    assert mask(payload, key) == expected
+
+
+def test_masking_is_done_in_c() -> None:
+    # websockets is a dependency for its C masking; its wheels for this platform have it.
+    from websockets.speedups import apply_mask
+
+    assert mask is apply_mask
 
 
 def test_masking_keys_differ_between_frames() -> None:
