@@ -133,6 +133,25 @@ class FrameDecoder:
         """Whether part of a frame or of a fragmented message is held back."""
         return bool(self._buffer) or self._fragments is not None
 
+    def whole_message(self, data: bytes) -> bytes | None:
+        """The payload when nothing is held back and ``data`` is exactly one final,
+        unmasked text or binary frame under 64 KiB; None for anything else (``feed`` it).
+
+        Nearly every read from a SIP server is one such frame: this is what ``feed``
+        would give for it, without its loop, its buffer and its lists.
+        """
+        size = len(data)
+        if size < 4 or self._buffer or self._fragments is not None:
+            return None
+        first, length = data[0], data[1]
+        if first != 0x81 and first != 0x82:  # also: reserved bits, fragments, control
+            return None
+        if length == 126:  # the usual SIP message: a 16-bit length
+            return data[4:] if (data[2] << 8 | data[3]) + 4 == size else None
+        if length < 126:
+            return data[2:] if length + 2 == size else None
+        return None  # a 64-bit length, or masked (the decoder refuses it)
+
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         buffer = self._buffer + data if self._buffer else data
         out: list[tuple[int, bytes]] = []

@@ -94,6 +94,47 @@ def test_messages_survive_any_split_of_the_byte_stream(parts: list[bytes], step:
     assert not decoder.pending
 
 
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.builds(
+            lambda first, payload, extra: (
+                server_frame(first & 0x0F, payload, final=first > 127) + extra
+            ),
+            st.integers(0, 255),
+            st.binary(max_size=70000),
+            st.sampled_from([b"", b"\x81"]),
+        ),
+    ),
+    st.binary(max_size=3),
+)
+def test_whole_message_is_what_the_decoder_gives_for_one_data_frame(
+    data: bytes, held: bytes
+) -> None:
+    decoder = FrameDecoder(held)
+    message = decoder.whole_message(data)
+    if message is None:
+        return
+    assert not held
+    frames = decoder.feed(data)
+    assert frames == [(data[0] & 0x0F, message)] and frames[0][0] in (OP_TEXT, OP_BINARY)
+    assert not decoder.pending
+
+
+def test_whole_message_declines_what_the_decoder_must_see() -> None:
+    text = server_frame(OP_TEXT, b"x" * 200)
+    assert FrameDecoder().whole_message(text) == b"x" * 200
+    assert FrameDecoder().whole_message(server_frame(OP_BINARY, b"abc")) == b"abc"
+    assert FrameDecoder().whole_message(text[:-1]) is None  # cut short
+    assert FrameDecoder().whole_message(text + b"\x81") is None  # more behind it
+    assert FrameDecoder().whole_message(server_frame(OP_TEXT, b"ab", final=False)) is None
+    assert FrameDecoder().whole_message(server_frame(OP_PING, b"ab")) is None
+    assert FrameDecoder().whole_message(bytes((0xC1, 2)) + b"ab") is None  # RSV1
+    assert FrameDecoder().whole_message(bytes((0x81, 0x82)) + b"keyzab") is None  # masked
+    assert FrameDecoder().whole_message(server_frame(OP_TEXT, b"x" * 70000)) is None
+    assert FrameDecoder(b"\x81").whole_message(text) is None  # part of a frame held back
+
+
 def test_fragments_are_joined_and_control_frames_may_interleave() -> None:
     wire = (
         server_frame(OP_TEXT, b"SIP/2.0 ", final=False)
