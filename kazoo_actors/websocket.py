@@ -307,6 +307,17 @@ class WebSocketConnection:
         except OSError:
             return b""
 
+    def take_whole(self, data: bytes) -> bytes | None:
+        """The one message ``data`` holds when it is exactly one whole frame of it (the
+        usual read); None, with nothing taken, for anything else: hand that to ``take``.
+
+        Cheaper than ``take`` for the same result: no coroutine, no ``Received``.
+        """
+        message = self._decoder.whole_message(data)
+        if message is not None:
+            self.bytes_received += len(data)
+        return message
+
     async def take(self, data: bytes) -> Received:
         """The frames in bytes read from the server; pings are answered, a close echoed."""
         self.bytes_received += len(data)

@@ -189,6 +189,11 @@ class SipTransport:
         watch.ready = data is not None and len(data) >= RECEIVE_BYTES
         if data is None:
             return _QUIET
+        message = self._ws.take_whole(data)
+        if message is not None:  # the usual read: one message, nothing else
+            self.ping_sent_at = None
+            self.last_traffic = now
+            return Inbound(messages=self._parse((message,)))
         return self._inbound(await self._ws.take(data), now)
 
     def _inbound(self, received: Received, now: float) -> Inbound:
@@ -203,8 +208,11 @@ class SipTransport:
             )
         if not received.messages:
             return _ENDED if received.closed else _QUIET
+        return Inbound(messages=self._parse(received.messages), closed=received.closed)
+
+    def _parse(self, payloads: Sequence[bytes]) -> list[SipMessage]:
         messages: list[SipMessage] = []
-        for data in received.messages:
+        for data in payloads:
             if not data.strip(b"\r\n"):
                 continue  # an RFC 5626 CRLF keep-alive or its pong
             try:
@@ -213,7 +221,7 @@ class SipTransport:
                 self.stats.malformed_dropped += 1
                 log.warning("account %s: dropped a malformed message: %s", self._account, exc)
         self.stats.messages_received += len(messages)
-        return Inbound(messages=messages, closed=received.closed)
+        return messages
 
     async def aclose(self) -> None:
         if self.watch is not None:

@@ -18,6 +18,8 @@ from kazoo_actors.websocket_frames import (
     FrameDecoder,
     FramingError,
     client_frame,
+    mask,
+    python_mask,
 )
 
 
@@ -57,6 +59,20 @@ def test_masking_is_the_bytewise_xor_with_the_key(payload: bytes, key: bytes) ->
     assert frame[2 if len(payload) < 126 else 4 :].startswith(key)
 
 
+@given(st.binary(max_size=3000), st.binary(min_size=4, max_size=4))
+def test_the_c_masking_equals_the_python_masking(payload: bytes, key: bytes) -> None:
+    expected = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    assert python_mask(payload, key) == expected
+    assert mask(payload, key) == expected
+
+
+def test_masking_is_done_in_c() -> None:
+    # websockets is a dependency for its C masking; its wheels for this platform have it.
+    from websockets.speedups import apply_mask
+
+    assert mask is apply_mask
+
+
 def test_masking_keys_differ_between_frames() -> None:
     frames = {client_frame(OP_TEXT, b"REGISTER")[2:6] for _ in range(20)}
     assert len(frames) > 1
@@ -76,6 +92,47 @@ def test_messages_survive_any_split_of_the_byte_stream(parts: list[bytes], step:
         got.extend(decoder.feed(wire[i : i + step]))
     assert got == [(OP_BINARY, p) for p in parts]
     assert not decoder.pending
+
+
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.builds(
+            lambda first, payload, extra: (
+                server_frame(first & 0x0F, payload, final=first > 127) + extra
+            ),
+            st.integers(0, 255),
+            st.binary(max_size=70000),
+            st.sampled_from([b"", b"\x81"]),
+        ),
+    ),
+    st.binary(max_size=3),
+)
+def test_whole_message_is_what_the_decoder_gives_for_one_data_frame(
+    data: bytes, held: bytes
+) -> None:
+    decoder = FrameDecoder(held)
+    message = decoder.whole_message(data)
+    if message is None:
+        return
+    assert not held
+    frames = decoder.feed(data)
+    assert frames == [(data[0] & 0x0F, message)] and frames[0][0] in (OP_TEXT, OP_BINARY)
+    assert not decoder.pending
+
+
+def test_whole_message_declines_what_the_decoder_must_see() -> None:
+    text = server_frame(OP_TEXT, b"x" * 200)
+    assert FrameDecoder().whole_message(text) == b"x" * 200
+    assert FrameDecoder().whole_message(server_frame(OP_BINARY, b"abc")) == b"abc"
+    assert FrameDecoder().whole_message(text[:-1]) is None  # cut short
+    assert FrameDecoder().whole_message(text + b"\x81") is None  # more behind it
+    assert FrameDecoder().whole_message(server_frame(OP_TEXT, b"ab", final=False)) is None
+    assert FrameDecoder().whole_message(server_frame(OP_PING, b"ab")) is None
+    assert FrameDecoder().whole_message(bytes((0xC1, 2)) + b"ab") is None  # RSV1
+    assert FrameDecoder().whole_message(bytes((0x81, 0x82)) + b"keyzab") is None  # masked
+    assert FrameDecoder().whole_message(server_frame(OP_TEXT, b"x" * 70000)) is None
+    assert FrameDecoder(b"\x81").whole_message(text) is None  # part of a frame held back
 
 
 def test_fragments_are_joined_and_control_frames_may_interleave() -> None:
