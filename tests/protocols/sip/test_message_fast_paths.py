@@ -127,7 +127,10 @@ def test_one_pass_loading_equals_grouping_then_checking(lines: list[str]) -> Non
         expected = ParseError
     headers = ParsedHeaders()
     try:
-        message._load_fields(headers, lines)
+        index, typed = message._load_fields(headers, lines)
+        # What the parse's last checks read is what the headers hold.
+        assert index is headers.index
+        assert typed is headers._typed
         found: object = (headers._list, headers._index, headers._typed)
     except ParseError:
         found = ParseError
