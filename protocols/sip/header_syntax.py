@@ -103,6 +103,7 @@ _DATE_RE = re.compile(
 _QUOTED_PAIR_RE = re.compile(r"\\([\s\S])")
 
 MAX_UINT32 = 2**32 - 1
+_new_object = object.__new__
 
 
 def fail(what: str, value: str) -> ParseError:
@@ -341,8 +342,26 @@ def parse_via(text: str) -> Via:
         if (port is None or port <= 65535) and len({name.lower() for name in data}) == params.count(
             ";"
         ):
-            return Via(transport, host, port, Parameters(**data))
+            return _plain_via(transport, host, port, data)
     return general_via(text)
+
+
+def _plain_via(transport: str, host: str, port: int | None, data: dict[str, str | None]) -> Via:
+    """``Via(transport, host, port, Parameters(**data))``, built with about half the instructions.
+
+    Every response's Via is built when its transaction is looked up. Via is a
+    frozen dataclass, whose ``__init__`` stores each field through
+    ``object.__setattr__``, and ``Parameters.__init__`` copies its keyword
+    arguments into a dict of its own: here the instances get their attribute
+    dicts directly, and ``data`` (made for this Via alone) is the parameters'
+    dict. The result is equal to, and behaves as, the one the constructors build.
+    """
+    parameters = _new_object(Parameters)
+    # The name-mangled attribute Parameters.__init__ sets (self.__data).
+    parameters.__dict__["_Parameters__data"] = data
+    via = _new_object(Via)
+    via.__dict__.update(transport=transport, host=host, port=port, parameters=parameters)
+    return via
 
 
 def general_via(text: str) -> Via:

@@ -305,10 +305,9 @@ def parse_message(data: bytes) -> SipRequest | SipResponse:
         _check_separators(head, lines)
     status = _STATUS_LINES.get(lines[0])
     message = SipResponse(*status) if status is not None else _start_line(lines[0])
-    headers = cast(ParsedHeaders, message.headers)
-    _load_fields(headers, lines)
-    _check_required(message)
-    message.body = _body(headers, data[end + 4 :])
+    index, typed = _load_fields(cast(ParsedHeaders, message.headers), lines)
+    _check_required(message, index)
+    message.body = _body(index, typed, data[end + 4 :])
     return message
 
 
@@ -408,8 +407,12 @@ def _field_name(raw: str) -> tuple[str, str, FieldSpec | None]:
     return known
 
 
-def _load_fields(headers: ParsedHeaders, lines: list[str]) -> None:
-    """Check and store every field in one pass over the lines.
+def _load_fields(
+    headers: ParsedHeaders, lines: list[str]
+) -> tuple[dict[str, list[str]], dict[str, object]]:
+    """Check and store every field in one pass over the lines; return the
+    value lists and the typed values found, both by lower-case key, as
+    ``headers`` now holds them (the parse's last checks read them directly).
 
     Each field is checked as its line is read; a field that turns out to be
     repeated (several Via or Record-Route lines) or folded is checked again
@@ -464,6 +467,7 @@ def _load_fields(headers: ParsedHeaders, lines: list[str]) -> None:
         for key in [key for key in index if key in again]:
             _reload(key, received[key], fields, index, typed)
     headers.adopt(fields, index, typed)
+    return index, typed
 
 
 def _reload(
@@ -489,8 +493,7 @@ def _reload(
         typed[key] = found
 
 
-def _check_required(message: SipRequest | SipResponse) -> None:
-    index = cast(ParsedHeaders, message.headers).index
+def _check_required(message: SipRequest | SipResponse, index: dict[str, list[str]]) -> None:
     if not _REQUIRED_SET.issubset(index):
         missing = next(key for key in _REQUIRED if key not in index)
         raise ParseError(f"missing {FIELDS[missing].name} header")
@@ -505,10 +508,14 @@ def _check_required(message: SipRequest | SipResponse) -> None:
         raise ParseError("Contact: * in a response")
 
 
-def _body(headers: ParsedHeaders, body: bytes) -> bytes:
-    if "content-length" not in headers.index:
+def _body(index: dict[str, list[str]], typed: dict[str, object], body: bytes) -> bytes:
+    if "content-length" not in index:
         return body
-    length = cast(int, headers.typed("content-length", _READERS["content-length"]))
+    # Content-Length has no lazy check: loading it parsed it.
+    found = typed.get("content-length")
+    length = cast(
+        int, found if found is not None else _READERS["content-length"](index["content-length"])
+    )
     if length > len(body):
         raise ParseError(f"Content-Length {length} exceeds the {len(body)} body bytes")
     # Datagram octets past Content-Length are discarded (RFC 3261 section 18.3).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from sip_message_strategies import vias
+from sipmessage import Parameters, Via
 
 from protocols.sip import header_syntax as syntax
 from protocols.sip import message
@@ -125,7 +127,10 @@ def test_one_pass_loading_equals_grouping_then_checking(lines: list[str]) -> Non
         expected = ParseError
     headers = ParsedHeaders()
     try:
-        message._load_fields(headers, lines)
+        index, typed = message._load_fields(headers, lines)
+        # What the parse's last checks read is what the headers hold.
+        assert index is headers.index
+        assert typed is headers._typed
         found: object = (headers._list, headers._index, headers._typed)
     except ParseError:
         found = ParseError
@@ -184,7 +189,17 @@ def _via_outcome(parse: Callable[[str], object], text: str) -> object:
 @example("SIP/2.0/WS [::1]:5060;branch=z9hG4bK1;received=::1")
 @example("SIP/2.0/WS a-.b;branch=z9hG4bK1")
 def test_the_plain_via_read_equals_the_general_one(text: str) -> None:
-    assert _via_outcome(syntax.parse_via, text) == _via_outcome(syntax.general_via, text)
+    fast = _via_outcome(syntax.parse_via, text)
+    general = _via_outcome(syntax.general_via, text)
+    assert fast == general
+    if isinstance(fast, Via) and isinstance(general, Via):
+        # Built without the constructors: the same types, text and parameter mapping.
+        assert type(fast) is Via
+        assert type(fast.parameters) is Parameters
+        assert str(fast) == str(general)
+        assert dict(fast.parameters) == dict(general.parameters)
+        assert dataclasses.replace(fast, host="x") == dataclasses.replace(general, host="x")
+        assert fast.parameters.replace(x="1") == general.parameters.replace(x="1")
 
 
 @pytest.mark.parametrize(
