@@ -5,7 +5,7 @@
 CPU time on these shared machines swings 20-50 % within minutes; callgrind's instruction
 count does not. For each tree (a checkout of this project; default: this one) the engine
 registers --low and then --high accounts against one lab Kamailio under callgrind and logs
-them out (bench/peers/frozen_engine_run.py, on a frozen Trio clock, so no timer fires however
+them out (bench/engine_peer.py --mode frozen, on a frozen Trio clock, so no timer fires however
 slowly valgrind runs). The difference divided by high - low is the cost of one account with
 start-up and imports cancelled out. Trees are measured in one run, side by side; the first is
 the base of the ratio. Kernel work (syscalls) is not counted: use strace -c for that.
@@ -30,7 +30,7 @@ from bench_server import bench_settings  # noqa: E402
 
 from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
 
-CHILD = BENCH / "peers" / "frozen_engine_run.py"
+CHILD = BENCH / "engine_peer.py"
 RUN_TIMEOUT_S = 900.0
 
 
@@ -48,6 +48,7 @@ def child_run(tree: Path, server: KamailioServer, count: int, first: int, tool: 
         *tool,
         sys.executable,
         str(CHILD),
+        "--mode=frozen",
         f"--ws-url={server.ws_url}",
         f"--realm={server.realm}",
         f"--password={server.password}",

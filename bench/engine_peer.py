@@ -7,11 +7,17 @@ benches treat both alike and the RSS it reports is the engine's alone:
         --count N --concurrency 50 --hold 30
     python bench/engine_peer.py --mode recovery ...   # "ready", then "lost"/"registered",
                                                       # "all_registered"; "stop" on stdin ends it
+    python bench/engine_peer.py --mode frozen ...     # bench/engine_instructions.py's child
 
 register: one `result` line with registered, failed, duration_s, registrations_per_s,
 register_cpu_s, register_latency_ms, rss_mb_before, rss_mb_after, rss_kb_per_account (RSS
 growth after a full GC / registered), peak_connecting, errors, and with --hold: hold_s,
 idle_cpu_percent (of one core, refreshes and keep-alives included), lost_registrations.
+
+frozen: register, then log out, on a frozen Trio clock, so no keep-alive, refresh, reconnect
+delay or shared-nonce expiry fires however slowly valgrind runs; one `result` line with
+registered, errors, shared_nonces_offered; exit status 1 unless every account registered.
+The caller bounds it in time: a frozen clock cannot time out by itself.
 """
 
 from __future__ import annotations
@@ -27,10 +33,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Appended, not prepended: a PYTHONPATH naming another checkout (bench/engine_instructions.py)
+# decides which kazoo_actors runs.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 import psutil
 import trio
+import trio.testing
 
 from kazoo_actors.account import Account
 from kazoo_actors.engine import Engine, open_engine
@@ -238,9 +247,27 @@ async def _logout_all(accounts: list[Account]) -> None:
             nursery.start_soon(worker)
 
 
-def main() -> None:
+async def run_frozen(args: argparse.Namespace) -> bool:
+    """Register and log out every account with no timer firing; whether all registered."""
+    tally = Tally(args.count, recovery=False)
+    async with open_engine(
+        max_connecting=args.concurrency, monitor_connectivity=False, tune_gc=True
+    ) as engine:
+        accounts = await _register_all(engine, args, tally)
+        # A failed account never registers and a frozen clock never times out: the wait
+        # ends once every account registered or reported a failure.
+        while tally.ever_count + sum(tally.errors.values()) < len(accounts):
+            await tally.changed.wait()
+        offered = _shared_nonces_offered(engine)
+        await _logout_all(accounts)
+    errors = dict(tally.errors)
+    say("result", registered=tally.ever_count, errors=errors, shared_nonces_offered=offered)
+    return tally.ever_count == len(accounts)
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=("register", "recovery"), default="register")
+    parser.add_argument("--mode", choices=("register", "recovery", "frozen"), default="register")
     parser.add_argument("--ws-url", required=True)
     parser.add_argument("--realm", required=True)
     parser.add_argument("--password", required=True)
@@ -252,8 +279,13 @@ def main() -> None:
     parser.add_argument("--reconnect-delay", type=int, default=2000, help="ms")
     parser.add_argument("--attempt-timeout", type=float, default=30.0)
     parser.add_argument("--hold", type=float, default=0.0)
-    trio.run(run, parser.parse_args())
+    args = parser.parse_args()
+    if args.mode == "frozen":
+        everyone = trio.run(run_frozen, args, clock=trio.testing.MockClock(rate=0))
+        return 0 if everyone else 1
+    trio.run(run, args)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

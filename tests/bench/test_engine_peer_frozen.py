@@ -1,4 +1,4 @@
-"""bench/engine_instructions.py's child, run for real (no valgrind) against the lab Kamailio."""
+"""bench/engine_peer.py --mode frozen (engine_instructions' child), run for real, no valgrind."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def _run(server: KamailioServer, *, count: int, password: str) -> subprocess.Com
         [
             sys.executable,
             str(CHILD),
+            "--mode=frozen",
             f"--ws-url={server.ws_url}",
             f"--realm={server.realm}",
             f"--password={password}",
@@ -36,8 +37,9 @@ def test_the_child_registers_every_account_and_logs_them_out(kamailio: KamailioS
     done = _run(kamailio, count=120, password=kamailio.password)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["connected"] == 120
-    assert report["errors"] == 0
+    assert report["event"] == "result"
+    assert report["registered"] == 120
+    assert report["errors"] == {}
     # Accounts past the first batch of 50 borrow a nonce another account registered with.
     assert report["shared_nonces_offered"] >= 1
 
@@ -46,8 +48,8 @@ def test_a_refused_password_ends_the_child_with_an_error(kamailio: KamailioServe
     done = _run(kamailio, count=5, password="not-" + kamailio.password)
     assert done.returncode == 1
     report = json.loads(done.stdout)
-    assert report["connected"] == 0
-    assert report["errors"] >= 5
+    assert report["registered"] == 0
+    assert report["errors"]["unauthorized"] >= 5
 
 
 def test_callgrind_totals_are_read_from_either_line() -> None:
