@@ -95,7 +95,7 @@ def test_in_dialog_requests(
     # Still a working call: a proper BYE ends it.
     if not receiver.ended:
         assert receiver.dialog is not None and sender.dialog is not None
-        receiver.receive_request(wire(sender.dialog.create_request("BYE")))  # type: ignore[arg-type]
+        receiver.receive_request(wire(sender.dialog.create_request("BYE")))
 
 
 @settings(max_examples=300, deadline=None)

@@ -173,7 +173,7 @@ class CalleeMachine(RuleBasedStateMachine):
                 if response.code >= 200 and not any(response is f for f in self.finals):
                     self.finals.append(response)
                 if response.code >= 200 and self.caller_view is None and response.code < 300:
-                    self.caller_view = Dialog.from_uac(self.session.invite, wire(response))  # type: ignore[arg-type]
+                    self.caller_view = Dialog.from_uac(self.session.invite, wire(response))
             if isinstance(output, Send) and isinstance(output.message, Request):
                 assert not self.ended, f"{output.message.method} sent after the end"
                 if output.message.method == "BYE":
@@ -208,14 +208,14 @@ class CalleeMachine(RuleBasedStateMachine):
     def cancel_received(self) -> None:
         from protocols.sip.transaction_requests import build_cancel
 
-        outputs = self.session.receive_request(wire(build_cancel(self.session.invite)))  # type: ignore[arg-type]
+        outputs = self.session.receive_request(wire(build_cancel(self.session.invite)))
         assert next(o.response.code for o in outputs if isinstance(o, Respond)) == 200
         self.apply(outputs)
 
     @rule()
     def ack(self) -> None:
         if self.caller_view is not None and self.finals and self.finals[0].code < 300:
-            ack = self.caller_view.create_ack(wire(self.finals[0]))  # type: ignore[arg-type]
+            ack = self.caller_view.create_ack(wire(self.finals[0]))
             self.apply(self.session.receive_request(wire(ack)))  # type: ignore[arg-type]
 
     @rule(method=st.sampled_from(["BYE", "INFO", "UPDATE"]))
@@ -226,7 +226,7 @@ class CalleeMachine(RuleBasedStateMachine):
             request = self.caller_view.create_request(method)
         except LocalProtocolError:
             return
-        outputs = self.session.receive_request(wire(request))  # type: ignore[arg-type]
+        outputs = self.session.receive_request(wire(request))
         assert (
             len(
                 [

@@ -65,7 +65,7 @@ def test_refer_carries_refer_to_and_referred_by() -> None:
 def test_transfer_accepted_progress_then_success() -> None:
     pair = answered_pair()
     refer, incoming, accepted = start_transfer(pair)
-    events = refer.receive_response(wire(replies(accepted)[0].response))  # type: ignore[arg-type]
+    events = refer.receive_response(wire(replies(accepted)[0].response))
     assert events == [TransferAccepted(code=202)]
     out = deliver_notifies(refer, accepted)
     assert [r.response.code for r in replies(out)] == [200]
@@ -97,7 +97,7 @@ def test_refer_rejected_or_timed_out() -> None:
     pair = answered_pair()
     refer, incoming, _ = start_transfer(pair)
     rejected = wire(incoming.reject(603)[0].response)  # type: ignore[union-attr]
-    assert refer.receive_response(rejected) == [  # type: ignore[arg-type]
+    assert refer.receive_response(rejected) == [
         CancelTimer(name="refer"),
         TransferFailed(code=603, reason="Decline"),
     ]
@@ -122,7 +122,7 @@ def test_terminated_subscription_without_final_status_fails() -> None:
         "message/sipfrag",
         headers=[("Event", "refer"), ("Subscription-State", "terminated;reason=timeout")],
     )
-    out = refer.receive_notify(wire(notify))  # type: ignore[arg-type]
+    out = refer.receive_notify(wire(notify))
     assert of_type(out, TransferFailed)
 
 
@@ -134,11 +134,11 @@ def test_bad_notifies_are_answered_with_errors() -> None:
     wrong_event = dialog.create_request(
         "NOTIFY", b"SIP/2.0 200 OK\r\n", "message/sipfrag", headers=[("Event", "dialog")]
     )
-    assert [r.response.code for r in replies(refer.receive_notify(wire(wrong_event)))] == [489]  # type: ignore[arg-type]
+    assert [r.response.code for r in replies(refer.receive_notify(wire(wrong_event)))] == [489]
     garbage = dialog.create_request(
         "NOTIFY", b"\xff\xfe", "message/sipfrag", headers=[("Event", "refer")]
     )
-    assert [r.response.code for r in replies(refer.receive_notify(wire(garbage)))] == [400]  # type: ignore[arg-type]
+    assert [r.response.code for r in replies(refer.receive_notify(wire(garbage)))] == [400]
     assert not refer.finished
 
 
@@ -148,7 +148,7 @@ def test_refer_without_usable_refer_to_is_a_parse_error() -> None:
     for header in ([], [("Refer-To", "<mailto:x@example.com>")], [("Refer-To", "<<<")]):
         request = pair.callee.dialog.create_request("REFER", headers=header)
         with pytest.raises(ParseError):
-            IncomingRefer.from_request(pair.callee.dialog, wire(request))  # type: ignore[arg-type]
+            IncomingRefer.from_request(pair.callee.dialog, wire(request))
 
 
 def test_refer_target_must_be_a_sip_uri() -> None:
