@@ -10,6 +10,7 @@ exactly one final response to the INVITE (2xx retransmissions aside).
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -54,7 +55,7 @@ class CallerMachine(RuleBasedStateMachine):
         self.mirrors: dict[str, Dialog] = {}
         self.apply(self.session.start())
 
-    def apply(self, outputs: list[object], *, two_xx_tag: str | None = None) -> None:
+    def apply(self, outputs: Sequence[object], *, two_xx_tag: str | None = None) -> None:
         acked = False
         for output in outputs:
             if isinstance(output, Ended):
@@ -164,7 +165,7 @@ class CalleeMachine(RuleBasedStateMachine):
         self.caller_view: Dialog | None = None
         self.apply(self.session.start())
 
-    def apply(self, outputs: list[object]) -> None:
+    def apply(self, outputs: Sequence[object]) -> None:
         for output in outputs:
             if isinstance(output, Ended):
                 self.ended += 1
@@ -216,7 +217,7 @@ class CalleeMachine(RuleBasedStateMachine):
     def ack(self) -> None:
         if self.caller_view is not None and self.finals and self.finals[0].code < 300:
             ack = self.caller_view.create_ack(wire(self.finals[0]))
-            self.apply(self.session.receive_request(wire(ack)))  # type: ignore[arg-type]
+            self.apply(self.session.receive_request(wire(ack)))
 
     @rule(method=st.sampled_from(["BYE", "INFO", "UPDATE"]))
     def far_request(self, method: str) -> None:

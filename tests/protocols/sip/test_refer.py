@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from invite_pair import Pair, of_type, replies, requests, wire
 from sipmessage import Request
@@ -11,6 +13,7 @@ from protocols.sip.errors import ParseError
 from protocols.sip.refer import (
     IncomingRefer,
     OutgoingRefer,
+    ReferOutput,
     TransferAccepted,
     TransferFailed,
     TransferProgress,
@@ -24,7 +27,7 @@ def answered_pair() -> Pair:
     return pair
 
 
-def start_transfer(pair: Pair) -> tuple[OutgoingRefer, IncomingRefer, list[object]]:
+def start_transfer(pair: Pair) -> tuple[OutgoingRefer, IncomingRefer, list[ReferOutput]]:
     """Bob (callee) transfers Alice (caller) to Carol."""
     assert pair.callee.dialog is not None and pair.caller.dialog is not None
     refer = OutgoingRefer(
@@ -39,8 +42,8 @@ def start_transfer(pair: Pair) -> tuple[OutgoingRefer, IncomingRefer, list[objec
     return refer, incoming, incoming.accept()
 
 
-def deliver_notifies(refer: OutgoingRefer, outputs: list[object]) -> list[object]:
-    result: list[object] = []
+def deliver_notifies(refer: OutgoingRefer, outputs: Sequence[object]) -> list[ReferOutput]:
+    result: list[ReferOutput] = []
     for notify in requests(outputs, "NOTIFY"):
         parsed = wire(notify)
         assert isinstance(parsed, Request)
