@@ -6,8 +6,8 @@ import sys
 from typing import Any
 
 import psutil
-from kazoo_peer import PeerConfig, PeerUnavailable, run_register
 
+from bench.kazoo_peer import PeerConfig, PeerUnavailable, run_register
 from kazoo_actors.lab.config import KamailioSettings, shared_memory_for
 from kazoo_actors.lab.kamailio import KamailioServer
 

@@ -24,10 +24,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
-sys.path.insert(0, str(BENCH))
 
-from bench_server import bench_settings  # noqa: E402
-
+from bench.bench_server import bench_settings  # noqa: E402
 from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
 
 CHILD = BENCH / "engine_peer.py"

@@ -21,11 +21,9 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
-sys.path.insert(0, str(BENCH))
 
-from bench_server import bench_settings  # noqa: E402
-from kazoo_peer import PeerConfig, PeerUnavailable, RecoveryPeer  # noqa: E402
-
+from bench.bench_server import bench_settings  # noqa: E402
+from bench.kazoo_peer import PeerConfig, PeerUnavailable, RecoveryPeer  # noqa: E402
 from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
 
 

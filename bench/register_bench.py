@@ -22,10 +22,8 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
-sys.path.insert(0, str(BENCH))
 
-from bench_server import bench_settings, kamailio_cpu, run_jssip_register  # noqa: E402
-
+from bench.bench_server import bench_settings, kamailio_cpu, run_jssip_register  # noqa: E402
 from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
 
 

@@ -18,8 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sip_core import REGISTERED, UNAUTHORIZED
-
+from bench.sip_core import REGISTERED, UNAUTHORIZED
 from protocols.sip.digest import DigestCredentials
 from protocols.sip.message import parse_message
 from protocols.sip.registration import Registration

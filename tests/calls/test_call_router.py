@@ -144,6 +144,7 @@ async def test_incoming_call_rings_answers_carries_media_and_ends_by_bye() -> No
         assert answered.sdp is not None
         await alice_media.accept_answer(answered.sdp)
         (ack,) = [o.message for o in outputs if isinstance(o, Send)]
+        assert isinstance(ack, Request)
         to_bob(router, endpoint, ack)
         with trio.fail_after(5):
             await alice_media.wait_audio()
@@ -155,6 +156,7 @@ async def test_incoming_call_rings_answers_carries_media_and_ends_by_bye() -> No
         assert [c.key for c in bob.callbacks] == ["accepted"]
 
         (bye,) = [o.message for o in alice.bye() if isinstance(o, Send)]
+        assert isinstance(bye, Request)
         to_bob(router, endpoint, bye)
         ok = await from_bob(router, endpoint, code(200))
         ends = [o for m in ok for o in alice.receive_response(m) if isinstance(o, Ended)]
@@ -209,7 +211,8 @@ async def test_cancel_for_no_call_gets_481_and_other_requests_are_not_claimed() 
         (incoming,) = [o for o in endpoint.receive(cancel) if isinstance(o, IncomingRequest)]
         assert router.claims(incoming.request)
         out = router.incoming(incoming.request, endpoint)
-        assert [o.message.code for o in out if isinstance(o, Send)] == [481]
+        (sent,) = [o.message for o in out if isinstance(o, Send)]
+        assert isinstance(sent, Response) and sent.code == 481
         # A BYE for a Call-ID no call has stays with the account (which answers 481).
         bye = parse_message(bytes(build_cancel(alice.invite)).replace(b"CANCEL", b"BYE"))
         assert isinstance(bye, Request) and bye.method == "BYE"

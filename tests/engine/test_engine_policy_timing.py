@@ -15,7 +15,8 @@ import trio
 import trio.testing
 
 from kazoo_actors.actors.account_state import AccountState
-from kazoo_actors.engine import MediaStackUnavailable, open_engine
+from kazoo_actors.engine import open_engine
+from kazoo_actors.errors import MediaStackUnavailable
 from kazoo_actors.events import AccountEvent, Notification
 from kazoo_actors.params import RegisterParams
 

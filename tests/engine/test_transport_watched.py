@@ -8,7 +8,7 @@ import socket
 import pytest
 import trio
 import trio_websocket
-from sipmessage import Request
+from sipmessage import Request, Response
 
 from kazoo_actors.actors.mailbox import Mailbox
 from kazoo_actors.actors.readiness_poller import ReadinessPoller
@@ -70,7 +70,7 @@ async def test_open_send_and_receive_through_the_poller() -> None:
         transport = await _finish(upgrade, mailbox)
         assert transport.watch is upgrade.watch
         await transport._ws.send_text(OPTIONS)
-        got = []
+        got: list[Request | Response] = []
         with trio.fail_after(5):
             while len(got) < 2:
                 if not transport.watch.ready:
@@ -125,6 +125,7 @@ async def test_close_nowait_sends_a_close_frame_and_frees_the_socket() -> None:
         try:
             await ws.get_message()
         except trio_websocket.ConnectionClosed as closed:
+            assert closed.reason is not None
             codes.append(closed.reason.code)
 
     async with trio.open_nursery() as nursery:

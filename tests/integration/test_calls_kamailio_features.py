@@ -9,6 +9,7 @@ import pytest
 import trio
 from test_calls_kamailio import answered_call, heard, near, register, two_accounts
 
+from kazoo_actors.actors.call import CallActor
 from kazoo_actors.call import CallError
 from kazoo_actors.call_events import CallCancel, CallHangup, DtmfReceived, TransferStatus
 from kazoo_actors.engine import open_engine
@@ -184,7 +185,9 @@ async def test_malformed_info_body_is_ignored_with_a_log_line(
             call, incoming = await answered_call(alice, alice_events, bob_events)
         # An INFO inside the call's dialog, as if from Alice, with a body that is not dtmf-relay.
         bob_actor = incoming._task  # the test needs the dialog's tags
-        dialog = bob_actor.session.dialog  # type: ignore[attr-defined]
+        assert isinstance(bob_actor, CallActor) and bob_actor.session is not None
+        dialog = bob_actor.session.dialog
+        assert dialog is not None and dialog.remote_seq is not None
         raw = build_request(
             "INFO",
             "bob",
@@ -214,7 +217,10 @@ async def test_hold_by_reinvite_through_the_proxy(kamailio: KamailioServer) -> N
     async with two_accounts(kamailio) as (alice, alice_events, _bob, bob_events):
         with trio.fail_after(20):
             call, incoming = await answered_call(alice, alice_events, bob_events)
-        dialog = incoming._task.session.dialog  # type: ignore[attr-defined]
+        bob_actor = incoming._task  # the test needs the dialog's tags
+        assert isinstance(bob_actor, CallActor) and bob_actor.session is not None
+        dialog = bob_actor.session.dialog
+        assert dialog is not None and dialog.remote_seq is not None
         offer = (
             "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
             "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n"

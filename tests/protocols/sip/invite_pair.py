@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import TypeVar, overload
 
 from sipmessage import Request, Response, Via
 
@@ -25,9 +26,18 @@ ANSWER = OFFER.replace("4000", "5000")
 ALICE_VIA = Via("WS", "alice.invalid")
 BOB_VIA = Via("WS", "bob.invalid")
 
+Output = TypeVar("Output")
 
+
+@overload
+def wire(message: Request) -> Request: ...
+@overload
+def wire(message: Response) -> Response: ...
 def wire(message: Request | Response) -> Request | Response:
-    return parse_message(bytes(message))
+    """The message serialized and parsed again: a request stays a request, a response a response."""
+    parsed = parse_message(bytes(message))
+    assert isinstance(parsed, Request) == isinstance(message, Request)
+    return parsed
 
 
 def requests(outputs: Sequence[object], method: str | None = None) -> list[Request]:
@@ -39,7 +49,7 @@ def replies(outputs: Sequence[object]) -> list[Respond]:
     return [o for o in outputs if isinstance(o, Respond)]
 
 
-def of_type(outputs: Sequence[object], kind: type) -> list[object]:
+def of_type(outputs: Sequence[object], kind: type[Output]) -> list[Output]:
     return [o for o in outputs if isinstance(o, kind)]
 
 
@@ -72,7 +82,7 @@ class Pair:
     """A caller and a callee; ``deliver`` carries outputs across and returns the answer's."""
 
     def __init__(self, **caller_changes: object) -> None:
-        self.caller = make_caller(**caller_changes)
+        self.caller = make_caller(1, **caller_changes)
         out = self.caller.start()
         (invite,) = requests(out, "INVITE")
         self.callee = make_callee(invite)

@@ -10,6 +10,7 @@ exactly one final response to the INVITE (2xx retransmissions aside).
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -54,7 +55,7 @@ class CallerMachine(RuleBasedStateMachine):
         self.mirrors: dict[str, Dialog] = {}
         self.apply(self.session.start())
 
-    def apply(self, outputs: list[object], *, two_xx_tag: str | None = None) -> None:
+    def apply(self, outputs: Sequence[object], *, two_xx_tag: str | None = None) -> None:
         acked = False
         for output in outputs:
             if isinstance(output, Ended):
@@ -164,7 +165,7 @@ class CalleeMachine(RuleBasedStateMachine):
         self.caller_view: Dialog | None = None
         self.apply(self.session.start())
 
-    def apply(self, outputs: list[object]) -> None:
+    def apply(self, outputs: Sequence[object]) -> None:
         for output in outputs:
             if isinstance(output, Ended):
                 self.ended += 1
@@ -173,7 +174,7 @@ class CalleeMachine(RuleBasedStateMachine):
                 if response.code >= 200 and not any(response is f for f in self.finals):
                     self.finals.append(response)
                 if response.code >= 200 and self.caller_view is None and response.code < 300:
-                    self.caller_view = Dialog.from_uac(self.session.invite, wire(response))  # type: ignore[arg-type]
+                    self.caller_view = Dialog.from_uac(self.session.invite, wire(response))
             if isinstance(output, Send) and isinstance(output.message, Request):
                 assert not self.ended, f"{output.message.method} sent after the end"
                 if output.message.method == "BYE":
@@ -208,15 +209,15 @@ class CalleeMachine(RuleBasedStateMachine):
     def cancel_received(self) -> None:
         from protocols.sip.transaction_requests import build_cancel
 
-        outputs = self.session.receive_request(wire(build_cancel(self.session.invite)))  # type: ignore[arg-type]
+        outputs = self.session.receive_request(wire(build_cancel(self.session.invite)))
         assert next(o.response.code for o in outputs if isinstance(o, Respond)) == 200
         self.apply(outputs)
 
     @rule()
     def ack(self) -> None:
         if self.caller_view is not None and self.finals and self.finals[0].code < 300:
-            ack = self.caller_view.create_ack(wire(self.finals[0]))  # type: ignore[arg-type]
-            self.apply(self.session.receive_request(wire(ack)))  # type: ignore[arg-type]
+            ack = self.caller_view.create_ack(wire(self.finals[0]))
+            self.apply(self.session.receive_request(wire(ack)))
 
     @rule(method=st.sampled_from(["BYE", "INFO", "UPDATE"]))
     def far_request(self, method: str) -> None:
@@ -226,7 +227,7 @@ class CalleeMachine(RuleBasedStateMachine):
             request = self.caller_view.create_request(method)
         except LocalProtocolError:
             return
-        outputs = self.session.receive_request(wire(request))  # type: ignore[arg-type]
+        outputs = self.session.receive_request(wire(request))
         assert (
             len(
                 [

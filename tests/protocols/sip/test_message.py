@@ -176,6 +176,7 @@ def test_tel_uri_and_escaped_user() -> None:
             b"7 OPTIONS", b"7 INVITE"
         )
     )
+    assert isinstance(request, SipRequest)
     assert request.uri.scheme == "tel"
     escaped = parse_message(replaced("To", "<sip:b%6Fb@example.com>"))
     assert escaped.to_address.uri.user == "bob"

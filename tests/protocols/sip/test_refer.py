@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from invite_pair import Pair, of_type, replies, requests, wire
 from sipmessage import Request
@@ -11,6 +13,7 @@ from protocols.sip.errors import ParseError
 from protocols.sip.refer import (
     IncomingRefer,
     OutgoingRefer,
+    ReferOutput,
     TransferAccepted,
     TransferFailed,
     TransferProgress,
@@ -24,7 +27,7 @@ def answered_pair() -> Pair:
     return pair
 
 
-def start_transfer(pair: Pair) -> tuple[OutgoingRefer, IncomingRefer, list[object]]:
+def start_transfer(pair: Pair) -> tuple[OutgoingRefer, IncomingRefer, list[ReferOutput]]:
     """Bob (callee) transfers Alice (caller) to Carol."""
     assert pair.callee.dialog is not None and pair.caller.dialog is not None
     refer = OutgoingRefer(
@@ -39,8 +42,8 @@ def start_transfer(pair: Pair) -> tuple[OutgoingRefer, IncomingRefer, list[objec
     return refer, incoming, incoming.accept()
 
 
-def deliver_notifies(refer: OutgoingRefer, outputs: list[object]) -> list[object]:
-    result: list[object] = []
+def deliver_notifies(refer: OutgoingRefer, outputs: Sequence[object]) -> list[ReferOutput]:
+    result: list[ReferOutput] = []
     for notify in requests(outputs, "NOTIFY"):
         parsed = wire(notify)
         assert isinstance(parsed, Request)
@@ -65,7 +68,7 @@ def test_refer_carries_refer_to_and_referred_by() -> None:
 def test_transfer_accepted_progress_then_success() -> None:
     pair = answered_pair()
     refer, incoming, accepted = start_transfer(pair)
-    events = refer.receive_response(wire(replies(accepted)[0].response))  # type: ignore[arg-type]
+    events = refer.receive_response(wire(replies(accepted)[0].response))
     assert events == [TransferAccepted(code=202)]
     out = deliver_notifies(refer, accepted)
     assert [r.response.code for r in replies(out)] == [200]
@@ -97,7 +100,7 @@ def test_refer_rejected_or_timed_out() -> None:
     pair = answered_pair()
     refer, incoming, _ = start_transfer(pair)
     rejected = wire(incoming.reject(603)[0].response)  # type: ignore[union-attr]
-    assert refer.receive_response(rejected) == [  # type: ignore[arg-type]
+    assert refer.receive_response(rejected) == [
         CancelTimer(name="refer"),
         TransferFailed(code=603, reason="Decline"),
     ]
@@ -122,7 +125,7 @@ def test_terminated_subscription_without_final_status_fails() -> None:
         "message/sipfrag",
         headers=[("Event", "refer"), ("Subscription-State", "terminated;reason=timeout")],
     )
-    out = refer.receive_notify(wire(notify))  # type: ignore[arg-type]
+    out = refer.receive_notify(wire(notify))
     assert of_type(out, TransferFailed)
 
 
@@ -134,11 +137,11 @@ def test_bad_notifies_are_answered_with_errors() -> None:
     wrong_event = dialog.create_request(
         "NOTIFY", b"SIP/2.0 200 OK\r\n", "message/sipfrag", headers=[("Event", "dialog")]
     )
-    assert [r.response.code for r in replies(refer.receive_notify(wire(wrong_event)))] == [489]  # type: ignore[arg-type]
+    assert [r.response.code for r in replies(refer.receive_notify(wire(wrong_event)))] == [489]
     garbage = dialog.create_request(
         "NOTIFY", b"\xff\xfe", "message/sipfrag", headers=[("Event", "refer")]
     )
-    assert [r.response.code for r in replies(refer.receive_notify(wire(garbage)))] == [400]  # type: ignore[arg-type]
+    assert [r.response.code for r in replies(refer.receive_notify(wire(garbage)))] == [400]
     assert not refer.finished
 
 
@@ -148,7 +151,7 @@ def test_refer_without_usable_refer_to_is_a_parse_error() -> None:
     for header in ([], [("Refer-To", "<mailto:x@example.com>")], [("Refer-To", "<<<")]):
         request = pair.callee.dialog.create_request("REFER", headers=header)
         with pytest.raises(ParseError):
-            IncomingRefer.from_request(pair.callee.dialog, wire(request))  # type: ignore[arg-type]
+            IncomingRefer.from_request(pair.callee.dialog, wire(request))
 
 
 def test_refer_target_must_be_a_sip_uri() -> None:

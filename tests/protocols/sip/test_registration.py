@@ -69,7 +69,7 @@ def test_register_request_shape_rfc3261_5626_7118() -> None:
     assert request.method == "REGISTER"
     assert str(request.uri) == "sip:example.com"
     assert request.headers.get("To") == f"<{AOR}>"
-    assert request.headers.get("From", "").startswith(f"<{AOR}>;tag=")
+    assert request.headers["From"].startswith(f"<{AOR}>;tag=")
     (via,) = request.via
     assert via.transport == "WSS" and via.host.endswith(".invalid")
     assert (via.parameters.get("branch") or "").startswith("z9hG4bK")

@@ -48,7 +48,8 @@ async def exchange(
         branch = request.via[0].parameters.get("branch")
         with trio.fail_after(5):
             while True:  # a transaction would match on the branch; so does this loop
-                response = parse_message((await ws.get_message()).encode())
+                frame = await ws.get_message()
+                response = parse_message(frame.encode() if isinstance(frame, str) else frame)
                 if (
                     isinstance(response, Response)
                     and response.code >= 200

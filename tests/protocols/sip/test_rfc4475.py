@@ -143,6 +143,7 @@ def test_intmeth_values() -> None:
 
 def test_escapes_and_nulls() -> None:
     esc01 = parse_message((FIXTURES / "esc01.dat").read_bytes())
+    assert isinstance(esc01, SipRequest)
     assert esc01.uri.user == "sips:user@example.com"
     assert esc01.to_address.uri.user == "user"
     assert esc01.from_address.uri.user == "I have spaces"

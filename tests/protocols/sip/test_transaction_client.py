@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
+from sipmessage import Request, Response
 from transaction_messages import make_request, make_response
 
 from protocols.sip.actions import CancelTimer, Send, StartTimer
@@ -21,7 +24,7 @@ from protocols.sip.transaction import (
 )
 
 
-def sends(outputs: list[object]) -> list[object]:
+def sends(outputs: Sequence[object]) -> list[Request | Response]:
     return [o.message for o in outputs if isinstance(o, Send)]
 
 
@@ -96,6 +99,7 @@ def test_non_2xx_ack_shape() -> None:
     tx.start()
     out = tx.receive_response(make_response(invite, 603, to_tag="xyz"))
     (ack,) = sends(out)
+    assert isinstance(ack, Request)
     assert ack.method == "ACK"
     assert ack.uri == invite.uri
     assert ack.headers.getlist("Via") == invite.headers.getlist("Via")[:1]

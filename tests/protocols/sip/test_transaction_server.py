@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sipmessage import Response
 from transaction_messages import make_request, make_response
 
 from protocols.sip.actions import CancelTimer, Send, StartTimer
@@ -29,6 +30,7 @@ def test_invite_server_passes_request_and_sends_trying_when_tu_is_slow() -> None
     (send,) = tx.timer_fired("Trying")
     assert isinstance(send, Send)
     trying = send.message
+    assert isinstance(trying, Response)
     assert trying.code == 100 and "tag" not in trying.to_address.parameters
     assert tx.receive_request(make_request()) == [Send(message=trying)]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from transaction_messages import make_request, make_response
 
-from protocols.sip.message import parse_message
+from protocols.sip.message import SipRequest, SipResponse, parse_message
 from protocols.sip.transaction import (
     ResponseReceived,
     State,
@@ -73,18 +73,22 @@ def test_reliable_tables_have_no_retransmission_timers() -> None:
 def test_parsed_messages_route_through_the_table() -> None:
     table = TransactionTable()
     invite = parse_message(bytes(make_request()))
+    assert isinstance(invite, SipRequest)
     client = create_client_transaction(invite, reliable=True)
     table.add_client(client)
     client.start()
     raw_ok = bytes(make_response(make_request(), 200))
     ok = parse_message(raw_ok)
+    assert isinstance(ok, SipResponse)
     assert table.match_response(ok) is client
     assert client.receive_response(ok)[0] == ResponseReceived(response=ok)
 
     remote = parse_message(bytes(make_request("MESSAGE", branch="z9hG4bKpeer")))
+    assert isinstance(remote, SipRequest)
     assert table.match_request(remote) is None
     server = create_server_transaction(remote, reliable=True)
     table.add_server(server)
     again = parse_message(bytes(make_request("MESSAGE", branch="z9hG4bKpeer")))
+    assert isinstance(again, SipRequest)
     assert table.match_request(again) is server
     assert len(table) == 2
