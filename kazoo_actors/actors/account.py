@@ -487,15 +487,21 @@ class AccountActor:
 
     def _perform_requests(self, actions: list[Send | StartTimer | CancelTimer], now: float) -> None:
         """Actions of a usage: each request it sends runs in a client transaction."""
-        for action in actions:
-            if isinstance(action, Send) and isinstance(action.message, Request):
-                self._perform(self._endpoint.send_request(action.message), now)
-            elif isinstance(action, StartTimer):
+        items: list[Any] = actions  # dispatched on the exact (final) class, as in _perform
+        for action in items:
+            kind = type(action)
+            if kind is Send:
+                message = action.message
+                if isinstance(message, Request):
+                    self._perform(self._endpoint.send_request(message), now)
+                else:
+                    self._send(message)
+            elif kind is StartTimer:
                 self._timers[action.name] = now + action.seconds
-            elif isinstance(action, CancelTimer):
+            elif kind is CancelTimer:
                 self._timers.pop(action.name, None)
             else:
-                self._send(action.message)
+                raise TypeError(f"unexpected action {action!r}")
 
     def _perform(self, outputs: list[Any], now: float) -> None:
         """What the transaction layer asks for; ``now`` is the time of this wake-up."""
