@@ -571,7 +571,8 @@ class AccountActor:
                 await item.finish()
             elif sending and self._transport is not None:
                 try:
-                    await self._transport.send(item)
+                    if not self._transport.send_nowait(item):
+                        await self._transport.flush()
                 except TransportError as exc:
                     log.info("account %s: send failed: %s", self.name, exc)
                     self._lost()
