@@ -281,9 +281,13 @@ class AccountActor:
     async def _session(self) -> SessionEnd:
         self.state = AccountState.CONNECTING
         self._end = None
+        gate = self._gate
         try:
-            # The slot covers connect, upgrade and the first REGISTER's outcome.
-            async with self._gate.slot():
+            # The slot covers connect, upgrade and the first REGISTER's outcome. Taken and
+            # given back by plain calls: ``async with gate.slot()`` cost two coroutines.
+            if not gate.enter_nowait():
+                await gate.enter()
+            try:
                 self.attempt_started_at = now = trio.current_time()
                 transport = await self._connect(now)
                 if transport is None:
@@ -302,6 +306,8 @@ class AccountActor:
                 await self._flush()
                 while self._end is None and self.state is AccountState.CONNECTING:
                     await self._wait(transport)
+            finally:
+                gate.leave()
             while self._end is None:
                 await self._wait(transport)
             return self._end
