@@ -1,8 +1,9 @@
 """A bound on connection attempts in flight across all accounts, with measurements.
 
 ``AttemptGate(50)`` is shared by every account of an engine; an attempt runs inside
-``async with gate.slot():``.  The gate counts attempts, how many are in flight now and
-the peak, so a test or a benchmark can show that reconnect storms stay bounded.
+``async with gate.slot():``, or between ``enter_nowait``/``enter`` and ``leave``.  The
+gate counts attempts, how many are in flight now and the peak, so a test or a benchmark
+can show that reconnect storms stay bounded.
 
 Waiters get their turn first come, first served.  A slot belongs to the attempt, not to
 a task: it may be given back from a different task than the one that took it.
@@ -54,8 +55,27 @@ class AttemptGate:
         """
         return _Slot(self)
 
-    async def _acquire(self) -> None:
-        # Only when the gate is full: a freed slot is handed to us by _release.
+    def enter_nowait(self) -> bool:
+        """Take a free slot at once; False (nothing taken) when the gate is full: then
+        ``await enter()``. Give the slot back with ``leave``.
+
+        The account actor's way in, without ``slot()``'s context manager and its two
+        coroutines per attempt.
+        """
+        # A free slot means nobody waits: leave hands a slot to a waiter, never frees it.
+        if self._in_flight >= self._limit:
+            return False
+        self._in_flight += 1
+        self._entered += 1
+        if self._in_flight > self._peak:
+            self._peak = self._in_flight
+        return True
+
+    async def enter(self) -> None:
+        """Take a slot, waiting first come first served while the gate is full."""
+        if self.enter_nowait():
+            return
+        # A freed slot is handed to us by leave.
         task = trio.lowlevel.current_task()
         waiting = self._waiting
         waiting[task] = None
@@ -66,7 +86,8 @@ class AttemptGate:
 
         await trio.lowlevel.wait_task_rescheduled(abort)
 
-    def _release(self) -> None:
+    def leave(self) -> None:
+        """Give a slot back: to the oldest waiter, else to the free ones."""
         if self._waiting:
             task, _ = self._waiting.popitem(last=False)
             self._entered += 1  # the slot passes on: in flight stays the same
@@ -91,15 +112,7 @@ class _Slot:
         self._gate = gate
 
     async def __aenter__(self) -> None:
-        gate = self._gate
-        # A free slot means nobody waits: _release hands a slot to a waiter, never frees it.
-        if gate._in_flight < gate._limit:
-            gate._in_flight += 1
-            gate._entered += 1
-            if gate._in_flight > gate._peak:
-                gate._peak = gate._in_flight
-            return
-        await gate._acquire()
+        await self._gate.enter()
 
     async def __aexit__(
         self,
@@ -107,4 +120,4 @@ class _Slot:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._gate._release()
+        self._gate.leave()

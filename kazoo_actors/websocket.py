@@ -242,15 +242,31 @@ class WebSocketConnection:
     async def send_text(self, text: str | bytes) -> None:
         """Send one text message; bytes are taken as its UTF-8 encoding."""
         payload = text if isinstance(text, bytes) else text.encode("utf-8")
-        frame = self._frame(OP_TEXT, payload)
+        if not self.send_text_nowait(payload):
+            await self.flush()
+
+    def send_text_nowait(self, text: bytes) -> bool:
+        """``send_text`` without a coroutine: True when the kernel took the whole frame now.
+
+        False when the frame (or its tail) has to wait, over a full socket or a
+        stream: it is then queued, ahead of anything sent later, and ``await
+        flush()`` sends it. Most messages go out at once, and the account
+        actor sends every message from a synchronous handler.
+        """
+        frame = self._frame(OP_TEXT, text)
         raw = self._raw
         if raw is not None and not self._backlog and not self._sending:
-            # The usual case inline (one coroutine fewer per message): the kernel takes it all.
             sent = self._send_some(raw, frame)
             if sent == len(frame):
-                return
+                return True
             frame = frame[sent:]
-        await self._send(frame)
+        self._backlog += frame
+        return False
+
+    async def flush(self) -> None:
+        """Send what ``send_text_nowait`` (or ``ping_nowait``) queued."""
+        if self._backlog:
+            await self._send(b"")
 
     async def ping(self, payload: bytes = KEEPALIVE_PAYLOAD) -> None:
         frame = KEEPALIVE_PING if payload == KEEPALIVE_PAYLOAD else None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 OP_CONTINUATION = 0x0
 OP_TEXT = 0x1
@@ -54,23 +54,44 @@ def random_bytes(count: int) -> bytes:
     return _pool[start:_pool_at]
 
 
+# Masking keys cut from one pool up front: taking the next is a next() on a list
+# iterator, where a call to random_bytes per frame cost a few thousand instructions.
+_KEY_BYTES = 4
+_keys: Iterator[bytes] = iter(())
+
+
+def _refill_keys() -> bytes:
+    """Cut a fresh pool into keys; the first of them."""
+    global _keys
+    pool = os.urandom(_POOL_BYTES)
+    _keys = iter([pool[at : at + _KEY_BYTES] for at in range(0, _POOL_BYTES, _KEY_BYTES)])
+    return next(_keys)
+
+
 def mask_key() -> bytes:
-    return random_bytes(4)
+    return next(_keys, None) or _refill_keys()
+
+
+# The frame head with the masking key, packed in one call per frame.
+_HEAD_7 = struct.Struct("!BB4s").pack
+_HEAD_16 = struct.Struct("!BBH4s").pack
+_HEAD_64 = struct.Struct("!BBQ4s").pack
 
 
 def client_frame(opcode: int, payload: bytes, key: bytes | None = None) -> bytes:
     """One final, masked frame carrying ``payload``."""
-    key = key or mask_key()
+    if key is None:
+        key = next(_keys, None) or _refill_keys()  # mask_key, inline: once per message
     length = len(payload)
     if length < 126:
-        head = bytes((0x80 | opcode, 0x80 | length))
+        head = _HEAD_7(0x80 | opcode, 0x80 | length, key)
     elif length < 65536:
-        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, length)
+        head = _HEAD_16(0x80 | opcode, 0x80 | 126, length, key)
     else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
+        head = _HEAD_64(0x80 | opcode, 0x80 | 127, length, key)
     if not length:
-        return head + key
-    return head + key + mask(payload, key)
+        return head
+    return head + mask(payload, key)
 
 
 def python_mask(payload: bytes, key: bytes) -> bytes:

@@ -281,9 +281,13 @@ class AccountActor:
     async def _session(self) -> SessionEnd:
         self.state = AccountState.CONNECTING
         self._end = None
+        gate = self._gate
         try:
-            # The slot covers connect, upgrade and the first REGISTER's outcome.
-            async with self._gate.slot():
+            # The slot covers connect, upgrade and the first REGISTER's outcome. Taken and
+            # given back by plain calls: ``async with gate.slot()`` cost two coroutines.
+            if not gate.enter_nowait():
+                await gate.enter()
+            try:
                 self.attempt_started_at = now = trio.current_time()
                 transport = await self._connect(now)
                 if transport is None:
@@ -302,6 +306,8 @@ class AccountActor:
                 await self._flush()
                 while self._end is None and self.state is AccountState.CONNECTING:
                     await self._wait(transport)
+            finally:
+                gate.leave()
             while self._end is None:
                 await self._wait(transport)
             return self._end
@@ -487,15 +493,21 @@ class AccountActor:
 
     def _perform_requests(self, actions: list[Send | StartTimer | CancelTimer], now: float) -> None:
         """Actions of a usage: each request it sends runs in a client transaction."""
-        for action in actions:
-            if isinstance(action, Send) and isinstance(action.message, Request):
-                self._perform(self._endpoint.send_request(action.message), now)
-            elif isinstance(action, StartTimer):
+        items: list[Any] = actions  # dispatched on the exact (final) class, as in _perform
+        for action in items:
+            kind = type(action)
+            if kind is Send:
+                message = action.message
+                if isinstance(message, Request):
+                    self._perform(self._endpoint.send_request(message), now)
+                else:
+                    self._send(message)
+            elif kind is StartTimer:
                 self._timers[action.name] = now + action.seconds
-            elif isinstance(action, CancelTimer):
+            elif kind is CancelTimer:
                 self._timers.pop(action.name, None)
             else:
-                self._send(action.message)
+                raise TypeError(f"unexpected action {action!r}")
 
     def _perform(self, outputs: list[Any], now: float) -> None:
         """What the transaction layer asks for; ``now`` is the time of this wake-up."""
@@ -565,7 +577,8 @@ class AccountActor:
                 await item.finish()
             elif sending and self._transport is not None:
                 try:
-                    await self._transport.send(item)
+                    if not self._transport.send_nowait(item):
+                        await self._transport.flush()
                 except TransportError as exc:
                     log.info("account %s: send failed: %s", self.name, exc)
                     self._lost()

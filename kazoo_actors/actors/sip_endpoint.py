@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from typing import Any
 
 import attrs
 from sipmessage import Request, Response
@@ -70,6 +71,35 @@ class IncomingRequest:
 
 
 EndpointOutput = Action | FinalResponse | ProvisionalResponse | RequestFailed | IncomingRequest
+
+# Prefixed timer actions, built once: the prefixes start again at t1 in every account, so
+# nearly every account's transactions start and cancel the same few (frozen, immutable)
+# actions, and building a frozen dataclass cost more than the rest of a transaction step.
+_PREFIXED_STARTS: dict[tuple[str, str, float], StartTimer] = {}
+_PREFIXED_CANCELS: dict[tuple[str, str], CancelTimer] = {}
+_MAX_PREFIXED = 1024
+"""Entries kept per kind: a long-lived account's later transactions (t40, t41, ...) get new ones."""
+
+
+def prefixed_start(prefix: str, timer: StartTimer) -> StartTimer:
+    """``timer`` under its transaction's ``prefix`` in the account-wide timer table."""
+    key = (prefix, timer.name, timer.seconds)
+    found = _PREFIXED_STARTS.get(key)
+    if found is None:
+        found = StartTimer(name=f"{prefix}/{timer.name}", seconds=timer.seconds)
+        if len(_PREFIXED_STARTS) < _MAX_PREFIXED:
+            _PREFIXED_STARTS[key] = found
+    return found
+
+
+def prefixed_cancel(prefix: str, timer: CancelTimer) -> CancelTimer:
+    key = (prefix, timer.name)
+    found = _PREFIXED_CANCELS.get(key)
+    if found is None:
+        found = CancelTimer(name=f"{prefix}/{timer.name}")
+        if len(_PREFIXED_CANCELS) < _MAX_PREFIXED:
+            _PREFIXED_CANCELS[key] = found
+    return found
 
 
 class SipEndpoint:
@@ -154,30 +184,38 @@ class SipEndpoint:
         self, tx: ClientTransaction | ServerTransaction, prefix: str, outputs: list[Output]
     ) -> list[EndpointOutput]:
         out: list[EndpointOutput] = []
-        for item in outputs:
-            # Most frequent kinds first: a registration's Terminated used to
-            # fall through eight isinstance calls.
-            if isinstance(item, Send):
+        items: list[Any] = outputs  # narrowed by exact class below, which mypy cannot follow
+        for item in items:
+            # Dispatch on the exact class (the transaction layer emits exactly these final
+            # dataclasses), most frequent first: one type() call per item instead of a chain
+            # of isinstance calls, on every message of every account.
+            kind = type(item)
+            if kind is Send:
                 out.append(item)
-            elif isinstance(item, StartTimer):
-                out.append(StartTimer(name=f"{prefix}/{item.name}", seconds=item.seconds))
-            elif isinstance(item, CancelTimer):
-                out.append(CancelTimer(name=f"{prefix}/{item.name}"))
-            elif isinstance(item, ResponseReceived):
-                if item.response.code >= 200:
-                    out.append(FinalResponse(request=tx.request, response=item.response))
+            elif kind is StartTimer:
+                out.append(prefixed_start(prefix, item))
+            elif kind is CancelTimer:
+                out.append(prefixed_cancel(prefix, item))
+            elif kind is ResponseReceived:
+                response = item.response
+                if response.code >= 200:
+                    out.append(FinalResponse(request=tx.request, response=response))
                 else:
-                    out.append(ProvisionalResponse(request=tx.request, response=item.response))
-            elif isinstance(item, Terminated):
+                    out.append(ProvisionalResponse(request=tx.request, response=response))
+            elif kind is Terminated:
                 self._forget(tx, prefix)
-                self._servers_by_request.pop(id(tx.request), None)
-            elif isinstance(item, RequestReceived):
+                if self._servers_by_request:  # only server transactions are mapped
+                    self._servers_by_request.pop(id(tx.request), None)
+            elif kind is RequestReceived:
                 out.append(IncomingRequest(request=item.request))
-            elif isinstance(item, RetransmittedResponse):
+            elif kind is RetransmittedResponse:
                 # A 2xx to INVITE again: its usage must resend the ACK.
-                out.append(FinalResponse(request=tx.request, response=item.response))
-            elif isinstance(item, TimedOut):
+                response = item.response
+                out.append(FinalResponse(request=tx.request, response=response))
+            elif kind is TimedOut:
                 out.append(RequestFailed(request=tx.request, code=408, reason="timed out"))
-            elif isinstance(item, TransportFailed):
+            elif kind is TransportFailed:
                 out.append(RequestFailed(request=tx.request, code=503, reason="transport failed"))
+            else:
+                raise TypeError(f"unexpected transaction output {item!r}")
         return out

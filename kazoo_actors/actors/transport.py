@@ -169,12 +169,26 @@ class SipTransport:
         self.ping_sent_at = trio.current_time()
 
     async def send(self, message: SipMessage) -> None:
+        if not self.send_nowait(message):
+            await self.flush()
+
+    def send_nowait(self, message: SipMessage) -> bool:
+        """``send`` without waiting: True when the message went out at once (the usual
+        case), False when it is queued: ``await flush()`` then sends it."""
         try:
             # Our own messages are UTF-8 already: no decode and re-encode per send.
-            await self._ws.send_text(bytes(message))
+            done = self._ws.send_text_nowait(bytes(message))
         except WebSocketError as exc:
             raise TransportError(str(exc)) from exc
         self.stats.messages_sent += 1
+        return done
+
+    async def flush(self) -> None:
+        """Send what ``send_nowait`` queued."""
+        try:
+            await self._ws.flush()
+        except WebSocketError as exc:
+            raise TransportError(str(exc)) from exc
 
     async def receive(self, now_fn: Callable[[], float] = trio.current_time) -> Inbound:
         """Wait for the next frames; cancel-safe (nothing is lost when cancelled)."""

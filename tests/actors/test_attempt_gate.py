@@ -83,3 +83,30 @@ async def test_a_cancelled_waiter_leaves_no_slot_behind() -> None:
 def test_a_gate_needs_a_slot() -> None:
     with pytest.raises(ValueError, match="at least one slot"):
         AttemptGate(0)
+
+
+async def test_enter_nowait_and_leave_share_the_slots_and_queue_of_slot() -> None:
+    gate = AttemptGate(1)
+    assert gate.enter_nowait()
+    assert not gate.enter_nowait()  # full: nothing taken
+    order: list[str] = []
+
+    async def by_context_manager() -> None:
+        async with gate.slot():
+            order.append("slot")
+
+    async def by_enter() -> None:
+        await gate.enter()
+        order.append("enter")
+        gate.leave()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(by_context_manager)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(by_enter)
+        await trio.testing.wait_all_tasks_blocked()
+        assert gate.statistics().waiting == 2
+        gate.leave()
+    assert order == ["slot", "enter"]
+    stats = gate.statistics()
+    assert (stats.in_flight, stats.waiting, stats.entered, stats.peak_in_flight) == (0, 0, 3, 1)

@@ -110,3 +110,20 @@ def test_an_ack_without_a_transaction_goes_to_the_usage() -> None:
     ack = request("ACK", branch="z9hG4bKack")
     assert endpoint.receive(ack) == [IncomingRequest(request=ack)]
     assert len(endpoint) == 0
+
+
+def test_prefixed_timer_actions_equal_freshly_built_ones_past_the_kept_bound() -> None:
+    from kazoo_actors.actors import sip_endpoint
+
+    for number in range(1, 2 * sip_endpoint._MAX_PREFIXED + 3):
+        prefix = f"t{number}"
+        start = sip_endpoint.prefixed_start(prefix, StartTimer(name="F", seconds=32.0))
+        assert start == StartTimer(name=f"{prefix}/F", seconds=32.0)
+        cancel = sip_endpoint.prefixed_cancel(prefix, CancelTimer(name="F"))
+        assert cancel == CancelTimer(name=f"{prefix}/F")
+    # The same prefix with another duration is another action, never the kept one.
+    assert sip_endpoint.prefixed_start("t1", StartTimer(name="F", seconds=1.5)) == StartTimer(
+        name="t1/F", seconds=1.5
+    )
+    assert len(sip_endpoint._PREFIXED_STARTS) <= sip_endpoint._MAX_PREFIXED
+    assert len(sip_endpoint._PREFIXED_CANCELS) <= sip_endpoint._MAX_PREFIXED

@@ -165,3 +165,22 @@ def test_fragments_are_joined_and_control_frames_may_interleave() -> None:
 def test_framing_errors(wire: bytes, match: str) -> None:
     with pytest.raises(FramingError, match=match):
         FrameDecoder().feed(wire)
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 65535, 65536, 70000])
+def test_frame_heads_of_every_length_form(length: int) -> None:
+    payload, key = bytes(range(256)) * (length // 256) + bytes(length % 256), b"\x01\x02\x03\x04"
+    if length < 126:
+        head = bytes((0x81, 0x80 | length))
+    elif length < 65536:
+        head = bytes((0x81, 0x80 | 126)) + length.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 0x80 | 127)) + length.to_bytes(8, "big")
+    assert client_frame(OP_TEXT, payload, key) == head + key + python_mask(payload, key)
+    assert unmask(client_frame(OP_TEXT, payload)) == (OP_TEXT, payload)
+
+
+def test_masking_keys_come_whole_across_pool_refills() -> None:
+    keys = [client_frame(OP_PING, b"")[2:] for _ in range(3000)]  # more than one pool
+    assert all(len(key) == 4 for key in keys)
+    assert len(set(keys)) > 2900
