@@ -99,6 +99,8 @@ class Engine:
         self._accounts: dict[str, Account] = {}
         self._policies: dict[tuple[int, int, str, float], ReconnectPolicy] = {}
         self._ids = itertools.count(1)
+        # One bound method for every Account, not one made (and kept) per account.
+        self._forget_account = self._forget
 
     async def register(self, params: RegisterParams) -> Account:
         """Start an account; it connects and registers in the background.
@@ -120,7 +122,7 @@ class Engine:
                 address = await self._watch_path(params.ws_url)
         feed = EventFeed()
         actor = self._new_actor(params, account_id, feed)
-        account = Account(actor, feed, id=account_id, forget=self._forget, address=address)
+        account = Account(actor, feed, id=account_id, forget=self._forget_account, address=address)
         spec = ChildSpec(
             id=account_id,
             start=_AccountStart(self, account),

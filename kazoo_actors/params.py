@@ -21,15 +21,16 @@ Backoff = Literal["fixed", "exponential"]
 MIN_RECONNECT_DELAY_MS = 2000
 
 
-def _url(schemes: tuple[str, ...]) -> Callable[[Any, attrs.Attribute[Any], str | None], None]:
-    def check(_instance: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
-        if value is not None and not (isinstance(value, str) and _is_url(value, schemes)):
-            raise ValueError(
-                f"{attribute.name} must be a {' or '.join(s + '://' for s in schemes)} URL "
-                f"with a host, got {value!r}"
-            )
+_WS_SCHEMES = ("ws", "wss")
+_RTMP_SCHEMES = ("rtmp",)
 
-    return check
+
+def _check_url(name: str, value: object, schemes: tuple[str, ...]) -> None:
+    if not (isinstance(value, str) and _is_url(value, schemes)):
+        raise ValueError(
+            f"{name} must be a {' or '.join(s + '://' for s in schemes)} URL "
+            f"with a host, got {value!r}"
+        )
 
 
 @functools.lru_cache(maxsize=256)
@@ -39,55 +40,25 @@ def _is_url(value: str, schemes: tuple[str, ...]) -> bool:
     return parts.scheme in schemes and bool(parts.hostname)
 
 
-def _non_empty(_instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+def _check_identity(name: str, value: object) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{attribute.name} must be a non-empty string")
-
-
-def _identity(_instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
-    _non_empty(_instance, attribute, value)
+        raise ValueError(f"{name} must be a non-empty string")
     user = identity_user(value)
     if not user or not _NOT_IN_USER.isdisjoint(user):
-        raise ValueError(
-            f"{attribute.name} must be a bare user or a sip:user@realm URI, got {value!r}"
-        )
+        raise ValueError(f"{name} must be a bare user or a sip:user@realm URI, got {value!r}")
 
 
 _NOT_IN_USER = frozenset(' \t<>"@:')
 
 
-def _callback(_instance: Any, name: str, value: Any) -> None:
-    if value is not None and not callable(value):
-        raise TypeError(f"{name} must be callable (sync or async), got {value!r}")
+def _wrong_type(name: str, kind: type, value: object) -> TypeError:
+    return TypeError(
+        f"{name} must be {kind.__name__}, got {value!r} of type {type(value).__name__}"
+    )
 
 
-def _positive(_instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
-
-
-def _reconnect_delay(_instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if value < MIN_RECONNECT_DELAY_MS:
-        raise ValueError(
-            f"{attribute.name} is in milliseconds, at least {MIN_RECONNECT_DELAY_MS}; got {value!r}"
-        )
-
-
-def _instance_of(kind: type) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    # attrs.validators.instance_of, as a plain function: cheaper to call per account.
-    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, kind):
-            raise TypeError(
-                f"{attribute.name} must be {kind.__name__}, got {value!r} "
-                f"of type {type(value).__name__}"
-            )
-
-    return check
-
-
-def _backoff(_instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
-    if value not in ("fixed", "exponential"):
-        raise ValueError(f"{attribute.name} must be 'fixed' or 'exponential', got {value!r}")
+def _not_positive(name: str, value: object) -> ValueError:
+    return ValueError(f"{name} must be positive, got {value!r}")
 
 
 # Instance ids need to be unique, not secret: a Mersenne Twister seeded from the OS
@@ -105,21 +76,21 @@ def new_instance_id() -> str:
 class RegisterParams:
     """One account's settings; the names follow kazoo.js's ``register`` in snake case."""
 
-    realm: str = attrs.field(validator=_non_empty)
-    private_identity: str = attrs.field(validator=_identity)
-    public_identity: str = attrs.field(validator=_identity)
-    password: str = attrs.field(repr=False, validator=_instance_of(str))
-    ws_url: str | None = attrs.field(default=None, validator=_url(("ws", "wss")))
-    rtmp_url: str | None = attrs.field(default=None, validator=_url(("rtmp",)))
+    realm: str
+    private_identity: str
+    public_identity: str
+    password: str = attrs.field(repr=False)
+    ws_url: str | None = None
+    rtmp_url: str | None = None
     force_rtmp: bool = False
 
-    reconnect_max_attempts: int = attrs.field(default=-1, validator=_instance_of(int))
-    reconnect_delay: int = attrs.field(default=5000, validator=_reconnect_delay)
-    reconnect_backoff: Backoff = attrs.field(default="fixed", validator=_backoff)
-    reconnect_backoff_cap: float = attrs.field(default=60.0, validator=_positive)
+    reconnect_max_attempts: int = -1
+    reconnect_delay: int = 5000
+    reconnect_backoff: Backoff = "fixed"
+    reconnect_backoff_cap: float = 60.0
 
-    expires: int = attrs.field(default=600, validator=_positive)
-    keepalive_interval: float = attrs.field(default=25.0, validator=_positive)
+    expires: int = 600
+    keepalive_interval: float = 25.0
     verify_tls: bool = True
     user_agent: str = "kazoo-actors"
     instance_id: str = attrs.field(factory=new_instance_id)
@@ -137,8 +108,38 @@ class RegisterParams:
     on_error: Callback | None = None
 
     def __attrs_post_init__(self) -> None:
-        # The callbacks' check, here rather than as eight attrs validators: an
-        # account usually passes none, and one count says so.
+        # Every setting is checked here, in field order (the first bad one is the one
+        # reported), rather than by twelve attrs validators: a program registering
+        # thousands of accounts paid a validator call per setting per account.
+        realm = self.realm
+        if not isinstance(realm, str) or not realm.strip():
+            raise ValueError("realm must be a non-empty string")
+        _check_identity("private_identity", self.private_identity)
+        _check_identity("public_identity", self.public_identity)
+        if not isinstance(self.password, str):
+            raise _wrong_type("password", str, self.password)
+        if self.ws_url is not None:
+            _check_url("ws_url", self.ws_url, _WS_SCHEMES)
+        if self.rtmp_url is not None:
+            _check_url("rtmp_url", self.rtmp_url, _RTMP_SCHEMES)
+        if not isinstance(self.reconnect_max_attempts, int):
+            raise _wrong_type("reconnect_max_attempts", int, self.reconnect_max_attempts)
+        if self.reconnect_delay < MIN_RECONNECT_DELAY_MS:
+            raise ValueError(
+                f"reconnect_delay is in milliseconds, at least {MIN_RECONNECT_DELAY_MS}; "
+                f"got {self.reconnect_delay!r}"
+            )
+        if self.reconnect_backoff not in ("fixed", "exponential"):
+            backoff = self.reconnect_backoff
+            raise ValueError(f"reconnect_backoff must be 'fixed' or 'exponential', got {backoff!r}")
+        if self.reconnect_backoff_cap <= 0:
+            raise _not_positive("reconnect_backoff_cap", self.reconnect_backoff_cap)
+        if self.expires <= 0:
+            raise _not_positive("expires", self.expires)
+        if self.keepalive_interval <= 0:
+            raise _not_positive("keepalive_interval", self.keepalive_interval)
+        # An account usually passes few callbacks or none: one count says whether
+        # any needs looking at.
         callbacks = (
             self.on_connected,
             self.on_incoming,
@@ -151,7 +152,8 @@ class RegisterParams:
         )
         if callbacks.count(None) != len(callbacks):
             for field, value in zip(_CALLBACK_FIELDS, callbacks, strict=True):
-                _callback(self, field, value)
+                if value is not None and not callable(value):
+                    raise TypeError(f"{field} must be callable (sync or async), got {value!r}")
         if self.force_rtmp and self.rtmp_url is None:
             raise ValueError("force_rtmp needs rtmp_url")
         if self.ws_url is None and self.rtmp_url is None:

@@ -174,18 +174,27 @@ class AccountActor:
             params=params,
             feed=feed,
             wake=self._wake_for_calls,
-            contact=lambda: self._registration.contact,
-            registered=lambda: self.state is AccountState.REGISTERED,
+            # Bound methods, not lambdas: a lambda keeps a function, its closure tuple
+            # and a cell per account alive, all traversed by the cyclic GC.
+            contact=self._contact,
+            registered=self._is_registered,
             rng=self._rng,
         )
         self._transport: SipTransport | None = None
         self._timers: dict[str, float] = {}
         self._end: SessionEnd | None = None
-        self._logouts: list[trio.Event] = []
+        # Made by the first logout: most accounts never need the list.
+        self._logouts: list[trio.Event] | None = None
         self._deferred: list[Request | Response | PendingCallback] | None = None
         self._series_reported = False
         self._resumable = False
         self._stats = TransportStatistics()
+
+    def _contact(self) -> str:
+        return self._registration.contact
+
+    def _is_registered(self) -> bool:
+        return self.state is AccountState.REGISTERED
 
     @property
     def logged_out(self) -> bool:
@@ -213,7 +222,7 @@ class AccountActor:
         finally:
             self.finished = True
             await self._close_transport()
-            for done in self._logouts:
+            for done in self._logouts or ():
                 done.set()
             self._feed.close()
 
@@ -678,7 +687,10 @@ class AccountActor:
             self._announce_attempt()
 
     def _logout(self, done: trio.Event, now: float) -> None:
-        self._logouts.append(done)
+        if self._logouts is None:
+            self._logouts = [done]
+        else:
+            self._logouts.append(done)
         if self.state is AccountState.LOGGED_OUT:
             done.set()
             return

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -109,3 +110,38 @@ def test_every_callback_is_checked_whichever_others_are_given(given_: dict[str, 
     else:
         made = params(**given_)
         assert all(getattr(made, name) is given_.get(name) for name in _CALLBACK_FIELDS)
+
+
+# One bad value per setting, with the error it raises on its own.
+_BAD_SETTINGS: dict[str, tuple[object, type[Exception], str]] = {
+    "realm": (" ", ValueError, "^realm must be a non-empty string"),
+    "private_identity": ("a b", ValueError, "^private_identity must be a bare user"),
+    "public_identity": ("", ValueError, "^public_identity must be a non-empty string"),
+    "password": (1234, TypeError, "^password must be str, got 1234 of type int"),
+    "ws_url": ("http://x", ValueError, "^ws_url must be a ws:// or wss:// URL with a host"),
+    "rtmp_url": ("ws://host", ValueError, "^rtmp_url must be a rtmp:// URL with a host"),
+    "reconnect_max_attempts": ("3", TypeError, "^reconnect_max_attempts must be int"),
+    "reconnect_delay": (1999, ValueError, "^reconnect_delay is in milliseconds, at least 2000"),
+    "reconnect_backoff": ("random", ValueError, "^reconnect_backoff must be 'fixed' or"),
+    "reconnect_backoff_cap": (0, ValueError, "^reconnect_backoff_cap must be positive, got 0"),
+    "expires": (0, ValueError, "^expires must be positive, got 0"),
+    "keepalive_interval": (-1.0, ValueError, "^keepalive_interval must be positive"),
+    "on_connected": ("x", TypeError, "^on_connected must be callable"),
+    "on_error": (3, TypeError, "^on_error must be callable"),
+}
+
+
+@given(st.sets(st.sampled_from(sorted(_BAD_SETTINGS)), min_size=1))
+def test_the_first_bad_setting_in_field_order_is_the_one_reported(bad: set[str]) -> None:
+    # The checks run in one method; as per-field validators did, the first bad
+    # field (in declaration order) decides the error.
+    order = [field.name for field in attrs.fields(RegisterParams)]
+    first = min(bad, key=order.index)
+    _, error, message = _BAD_SETTINGS[first]
+    with pytest.raises(error, match=message):
+        params(**{name: _BAD_SETTINGS[name][0] for name in bad})
+
+
+def test_evolve_checks_the_new_values() -> None:
+    with pytest.raises(ValueError, match=r"^expires must be positive"):
+        attrs.evolve(params(), expires=-5)
