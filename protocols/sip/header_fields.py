@@ -185,6 +185,51 @@ def load_value(spec: FieldSpec, value: str) -> tuple[list[str], object]:
     return [value], typed_value(spec, [value])
 
 
+# What a one-value loader answers for a list field's value with a comma: its
+# elements need load_values' splitting.
+NEEDS_SPLITTING = object()
+
+
+def one_value_loader(spec: FieldSpec) -> Callable[[str], object]:
+    """``load_value(spec, value)``'s typed value (``None`` when checked lazily),
+    for a field on one line whose stored form is ``[value]``.
+
+    parse_message calls one of these per line: deciding the field's kind once
+    here, not on every call, is most of what loading a checked value costs.
+    A list field's value with a comma answers ``NEEDS_SPLITTING`` instead.
+    """
+    parse, check = spec.parse, spec.check
+    if spec.kind == "single":
+        if check is None:
+            return parse
+
+        def single(value: str) -> object:
+            return None if check(value) else parse(value)
+
+        return single
+    if spec.kind == "multi":
+
+        def multi(value: str) -> object:
+            if check is not None and check(value):
+                return None
+            return typed_value(spec, [value])
+
+        return multi
+
+    def one_element(value: str) -> object:
+        if "," in value:
+            return NEEDS_SPLITTING
+        if not value and not spec.empty_allowed:
+            raise syntax.fail(spec.name, value)
+        if check is not None and check(value):
+            return None
+        if value and value != "*":
+            return [parse(value)]
+        return typed_value(spec, [value])
+
+    return one_element
+
+
 def load_values(spec: FieldSpec, values: list[str]) -> tuple[list[str], object]:
     """The stored form of a field's values as received, and their typed value,
     or ``None`` for values ``checked_lazily`` (parsed on first read instead).

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from sipmessage import (
     URI,
@@ -40,9 +40,11 @@ from .errors import ParseError
 from .header_fields import (
     CANONICAL_NAMES,
     FIELDS,
+    NEEDS_SPLITTING,
     FieldSpec,
     load_value,
     load_values,
+    one_value_loader,
     typed_value,
 )
 from .header_values import Event, RetryAfter, SubscriptionState
@@ -61,6 +63,7 @@ def _reader(spec: FieldSpec) -> Callable[[list[str]], object]:
 
 
 _READERS = {key: _reader(spec) for key, spec in FIELDS.items()}
+_LOADERS = {key: one_value_loader(spec) for key, spec in FIELDS.items()}
 
 
 class CheckedMessage(Message):
@@ -68,13 +71,16 @@ class CheckedMessage(Message):
 
     headers: Headers
 
-    def _field(self, key: str) -> object:
+    # Any, not object: the accessors assign it to a typed name instead of a
+    # typing.cast call (a Python function call on every read of a response's
+    # Via and CSeq).
+    def _field(self, key: str) -> Any:
         headers = self.headers
         if isinstance(headers, ParsedHeaders):
             return headers.typed(key, _READERS[key])
         return _READERS[key](headers.getlist(FIELDS[key].name))
 
-    def _required(self, key: str) -> object:
+    def _required(self, key: str) -> Any:
         value = self._field(key)
         if value is None:
             raise ParseError(f"missing {FIELDS[key].name} header")
@@ -88,7 +94,8 @@ class CheckedMessage(Message):
 
     @property
     def via(self) -> list[Via]:
-        return list(cast("list[Via]", self._field("via")))
+        vias: list[Via] = self._field("via")
+        return list(vias)
 
     @via.setter
     def via(self, value: list[Via]) -> None:
@@ -159,7 +166,8 @@ class CheckedMessage(Message):
 
     @property
     def cseq(self) -> CSeq:
-        return cast(CSeq, self._required("cseq"))
+        value: CSeq = self._required("cseq")
+        return value
 
     @cseq.setter
     def cseq(self, value: CSeq) -> None:
@@ -384,14 +392,15 @@ def _status_line(line: str) -> tuple[int, str]:
     return code, phrase
 
 
-# Per spelling on the wire: canonical name, lookup key, and the field's spec
-# (None for fields parse_message stores unchecked).
-_NAMES: dict[str, tuple[str, str, FieldSpec | None]] = {}
+# Per spelling on the wire: canonical name, lookup key, and the field's
+# one-value loader (None for fields parse_message stores unchecked).
+_Loader = Callable[[str], object]
+_NAMES: dict[str, tuple[str, str, _Loader | None]] = {}
 
 
-def _field_name(raw: str) -> tuple[str, str, FieldSpec | None]:
-    """Canonical spelling, lookup key and spec of a field name as written on
-    the wire.
+def _field_name(raw: str) -> tuple[str, str, _Loader | None]:
+    """Canonical spelling, lookup key and one-value loader of a field name as
+    written on the wire.
 
     Remembered (up to a bound, so that hostile input cannot grow it) because
     the same few spellings arrive in every message.
@@ -401,7 +410,7 @@ def _field_name(raw: str) -> tuple[str, str, FieldSpec | None]:
         raise syntax.fail("header name", name)
     canonical = CANONICAL_NAMES.get(name.lower(), name)
     key = canonical.lower()
-    known = (canonical, key, FIELDS.get(key))
+    known = (canonical, key, _LOADERS.get(key))
     if len(_NAMES) < 512:
         _NAMES[raw] = known
     return known
@@ -413,6 +422,47 @@ def _load_fields(
     """Check and store every field in one pass over the lines; return the
     value lists and the typed values found, both by lower-case key, as
     ``headers`` now holds them (the parse's last checks read them directly).
+
+    Most messages have each field on one line, without a comma in a list
+    field's value, under a name seen before. This loop handles only those,
+    with one loader call per line; at the first line of any other kind it
+    hands the whole message to ``_load_any_fields``, whose bookkeeping for
+    repeated, folded and comma-separated fields costs as much again.
+    """
+    fields: list[tuple[str, list[str]]] = []
+    index: dict[str, list[str]] = {}
+    typed: dict[str, object] = {}
+    for line in itertools.islice(lines, 1, None):
+        name, colon, value = line.partition(":")
+        known = _NAMES.get(name)
+        if known is None or not colon:
+            return _load_any_fields(headers, lines)
+        canonical, key, load = known
+        value = value.strip(" \t")
+        stored = [value]
+        fields.append((canonical, stored))
+        index[key] = stored
+        if load is not None:
+            try:
+                found = load(value)
+            except ParseError:
+                # A continuation line may yet complete the value.
+                return _load_any_fields(headers, lines)
+            if found is not None:
+                if found is NEEDS_SPLITTING:
+                    return _load_any_fields(headers, lines)
+                typed[key] = found
+    if len(index) != len(fields):
+        # A repeated field (several Via lines): told once here, not per line.
+        return _load_any_fields(headers, lines)
+    headers.adopt(fields, index, typed)
+    return index, typed
+
+
+def _load_any_fields(
+    headers: ParsedHeaders, lines: list[str]
+) -> tuple[dict[str, list[str]], dict[str, object]]:
+    """``_load_fields`` for any header section.
 
     Each field is checked as its line is read; a field that turns out to be
     repeated (several Via or Record-Route lines) or folded is checked again
@@ -441,7 +491,8 @@ def _load_fields(
             if not colon:
                 raise syntax.fail("header line", line)
             known = _field_name(name)
-        canonical, key, spec = known
+        canonical, key, _ = known
+        spec = FIELDS.get(key)
         value = value.strip(" \t")
         last = key
         if key in index:

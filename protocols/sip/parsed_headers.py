@@ -10,7 +10,7 @@ value, and the next read parses the new text again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Any, TypeVar
 
 from sipmessage import Headers
 
@@ -59,12 +59,14 @@ class ParsedHeaders(Headers):
 
     def typed(self, key: str, parse: Callable[[list[str]], T]) -> T:
         """The typed value of the field ``key`` (lower case), parsed at most once."""
-        found = self._typed.get(key, _NOT_PARSED)
+        # Any: taken as T without a typing.cast call (one per typed read).
+        found: Any = self._typed.get(key, _NOT_PARSED)
         if found is not _NOT_PARSED:
-            return cast(T, found)
-        value = parse(self._index.get(key, []))
-        self._typed[key] = value
-        return value
+            value: T = found
+            return value
+        parsed = parse(self._index.get(key, []))
+        self._typed[key] = parsed
+        return parsed
 
     def add(self, key: str, value: str) -> None:
         ikey = key.lower()

@@ -137,6 +137,26 @@ def test_one_pass_loading_equals_grouping_then_checking(lines: list[str]) -> Non
     assert found == expected
 
 
+@given(st.lists(st.sampled_from(_LINES), max_size=12))
+@example(
+    ["Via: SIP/2.0/WS h.invalid;branch=z9hG4bK1;rport=5;received=1.2.3.4", "To: <sip:a@b>;tag=1"]
+)
+@example(["m: <sip:b@c>, <sip:d@e>;q=0.5"])
+@example(["Content-Length: x", " 0"])
+def test_the_one_line_per_field_loop_equals_the_general_loading(lines: list[str]) -> None:
+    lines = ["SIP/2.0 200 OK", *lines]
+
+    def load(loader: Callable[[ParsedHeaders, list[str]], object]) -> object:
+        headers = ParsedHeaders()
+        try:
+            loader(headers, list(lines))
+        except ParseError as exc:
+            return ("ParseError", str(exc))
+        return headers._list, headers._index, headers._typed
+
+    assert load(message._load_fields) == load(message._load_any_fields)
+
+
 _VIA_NOISE = [
     " ",
     "\t",
