@@ -166,33 +166,15 @@ def checked_lazily(spec: FieldSpec, stored: list[str]) -> bool:
     return all(check(value) for value in stored)
 
 
-def load_value(spec: FieldSpec, value: str) -> tuple[list[str], object]:
-    """``load_values(spec, [value])``: a field on one line, the common case."""
-    if spec.kind == "list":
-        if "," in value:
-            return load_values(spec, [value])
-        if not value and not spec.empty_allowed:
-            raise syntax.fail(spec.name, value)
-    check = spec.check
-    if check is not None and check(value):
-        return [value], None
-    if spec.kind == "single":
-        return [value], spec.parse(value)
-    if spec.kind == "list" and value and value != "*":
-        # One element: typed_value's splitting, skipping of an empty Accept
-        # and Contact wildcard case cannot apply.
-        return [value], [spec.parse(value)]
-    return [value], typed_value(spec, [value])
-
-
 # What a one-value loader answers for a list field's value with a comma: its
 # elements need load_values' splitting.
 NEEDS_SPLITTING = object()
 
 
+@functools.lru_cache(maxsize=64)
 def one_value_loader(spec: FieldSpec) -> Callable[[str], object]:
-    """``load_value(spec, value)``'s typed value (``None`` when checked lazily),
-    for a field on one line whose stored form is ``[value]``.
+    """The typed value ``load_values(spec, [value])`` gives (``None`` when
+    checked lazily), for a field on one line whose stored form is ``[value]``.
 
     parse_message calls one of these per line: deciding the field's kind once
     here, not on every call, is most of what loading a checked value costs.
@@ -228,6 +210,14 @@ def one_value_loader(spec: FieldSpec) -> Callable[[str], object]:
         return typed_value(spec, [value])
 
     return one_element
+
+
+def load_value(spec: FieldSpec, value: str) -> tuple[list[str], object]:
+    """``load_values(spec, [value])``: a field on one line, the common case."""
+    found = one_value_loader(spec)(value)
+    if found is NEEDS_SPLITTING:
+        return load_values(spec, [value])
+    return [value], found
 
 
 def load_values(spec: FieldSpec, values: list[str]) -> tuple[list[str], object]:
