@@ -81,7 +81,7 @@ _HEAD_64 = struct.Struct("!BBQ4s").pack
 def client_frame(opcode: int, payload: bytes, key: bytes | None = None) -> bytes:
     """One final, masked frame carrying ``payload``."""
     if key is None:
-        key = next(_keys, None) or _refill_keys()  # mask_key, inline: once per message
+        key = mask_key()
     length = len(payload)
     if length < 126:
         head = _HEAD_7(0x80 | opcode, 0x80 | length, key)
