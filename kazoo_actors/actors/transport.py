@@ -205,16 +205,18 @@ class SipTransport:
             return _QUIET
         message = self._ws.take_whole(data)
         if message is not None:  # the usual read: one message, nothing else
-            self.ping_sent_at = None
-            self.last_traffic = now
+            self._heard_from_server(now)
             return Inbound(messages=self._parse((message,)))
         return self._inbound(await self._ws.take(data), now)
 
+    def _heard_from_server(self, now: float) -> None:
+        # Any traffic proves the server alive; postpone the next ping.
+        self.ping_sent_at = None
+        self.last_traffic = now
+
     def _inbound(self, received: Received, now: float) -> Inbound:
         if received.messages or received.pongs or received.pings:
-            # Any traffic proves the server alive; postpone the next ping.
-            self.ping_sent_at = None
-            self.last_traffic = now
+            self._heard_from_server(now)
         self.stats.pongs_received += received.pongs
         if received.error is not None:
             log.warning(
