@@ -40,10 +40,14 @@ def _is_url(value: str, schemes: tuple[str, ...]) -> bool:
     return parts.scheme in schemes and bool(parts.hostname)
 
 
-def _check_identity(name: str, value: object) -> None:
+def _non_empty(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty string")
-    user = identity_user(value)
+    return value
+
+
+def _check_identity(name: str, value: object) -> None:
+    user = identity_user(_non_empty(name, value))
     if not user or not _NOT_IN_USER.isdisjoint(user):
         raise ValueError(f"{name} must be a bare user or a sip:user@realm URI, got {value!r}")
 
@@ -111,9 +115,7 @@ class RegisterParams:
         # Every setting is checked here, in field order (the first bad one is the one
         # reported), rather than by twelve attrs validators: a program registering
         # thousands of accounts paid a validator call per setting per account.
-        realm = self.realm
-        if not isinstance(realm, str) or not realm.strip():
-            raise ValueError("realm must be a non-empty string")
+        _non_empty("realm", self.realm)
         _check_identity("private_identity", self.private_identity)
         _check_identity("public_identity", self.public_identity)
         if not isinstance(self.password, str):
