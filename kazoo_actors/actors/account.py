@@ -277,9 +277,7 @@ class AccountActor:
             with self.mailbox.interruptible(deadline):
                 await trio.sleep_forever()
             now = trio.current_time()
-            for command in self.mailbox.take_all():
-                self._command(command, now)
-            if self._deferred:
+            if self._run_commands(now):
                 await self._flush()
             if self.state is AccountState.LOGGED_OUT:
                 return True
@@ -360,9 +358,7 @@ class AccountActor:
                     log.info("account %s: %s", self.name, exc)
                     return None
             now = trio.current_time()
-            for command in self.mailbox.take_all():
-                self._command(command, now)
-            if self._deferred:
+            if self._run_commands(now):
                 await self._flush()
         if transport is not None and self._end is not None:
             await transport.aclose()
@@ -385,9 +381,7 @@ class AccountActor:
                     return None
                 await self.mailbox.park(deadline, watch.poller)
                 now = trio.current_time()
-                for command in self.mailbox.take_all():
-                    self._command(command, now)
-                if self._deferred:
+                if self._run_commands(now):
                     await self._flush()
         except TransportError as exc:
             log.info("account %s: %s", self.name, exc)
@@ -433,12 +427,17 @@ class AccountActor:
         if self._keepalive_news:
             await self._keepalive_work(transport)
         if self.mailbox:
-            for command in self.mailbox.take_all():
-                self._command(command, now)
+            self._run_commands(now)  # flushed with the rest below
         if self.calls.has_outbound:  # seldom: most wake-ups bring the calls nothing to send
             self._perform(self.calls.outbound(self._endpoint), now)
         if self._deferred:
             await self._flush()
+
+    def _run_commands(self, now: float) -> bool:
+        """Handle every queued command; whether they left anything to ``_flush``."""
+        for command in self.mailbox.take_all():
+            self._command(command, now)
+        return self._deferred is not None
 
     def _wake_for_calls(self) -> None:
         # A full mailbox already wakes us, and every wake drains the calls' queue.
