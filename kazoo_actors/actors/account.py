@@ -585,6 +585,8 @@ class AccountActor:
                 await item.finish()
             elif sending and self._transport is not None:
                 try:
+                    # SipTransport.send, spelled out: its coroutine per message is
+                    # needed only when the kernel did not take the message at once.
                     if not self._transport.send_nowait(item):
                         await self._transport.flush()
                 except TransportError as exc:
