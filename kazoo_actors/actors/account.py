@@ -91,6 +91,8 @@ LOGOUT_TIMEOUT = 5.0
 class AccountActor:
     __slots__ = (
         "_auto_reconnect",
+        "_call_owner",
+        "_calls",
         "_challenges",
         "_deferred",
         "_end",
@@ -113,7 +115,6 @@ class AccountActor:
         "_voicemail",
         "attempt",
         "attempt_started_at",
-        "calls",
         "connect_failures",
         "connect_timeout",
         "finished",
@@ -169,17 +170,10 @@ class AccountActor:
         self._voicemail = (
             VoicemailRole(params, account=name, rng=rng) if params.subscribe_voicemail else None
         )
-        self.calls = CallRouter(
-            account=name,
-            params=params,
-            feed=feed,
-            wake=self._wake_for_calls,
-            # Bound methods, not lambdas: a lambda keeps a function, its closure tuple
-            # and a cell per account alive, all traversed by the cyclic GC.
-            contact=self._contact,
-            registered=self._is_registered,
-            rng=self._rng,
-        )
+        # Made on first use (``calls``): most accounts never call, and a router per
+        # account kept five more objects alive for the cyclic GC to traverse.
+        self._calls: CallRouter | None = None
+        self._call_owner: trio.Nursery | None = None
         self._transport: SipTransport | None = None
         self._timers: dict[str, float] = {}
         self._end: SessionEnd | None = None
@@ -189,6 +183,25 @@ class AccountActor:
         self._series_reported = False
         self._resumable = False
         self._stats = TransportStatistics()
+
+    @property
+    def calls(self) -> CallRouter:
+        """The account's calls; the router is made by the first call or call setting."""
+        if self._calls is None:
+            self._calls = CallRouter(
+                account=self.name,
+                params=self.params,
+                feed=self._feed,
+                wake=self._wake_for_calls,
+                # Bound methods, not lambdas: a lambda keeps a function, its closure tuple
+                # and a cell per account alive, all traversed by the cyclic GC.
+                contact=self._contact,
+                registered=self._is_registered,
+                rng=self._rng,
+            )
+            if self._call_owner is not None:
+                self._calls.attach(self._call_owner)
+        return self._calls
 
     def _contact(self) -> str:
         return self._registration.contact
@@ -204,8 +217,13 @@ class AccountActor:
 
     async def run(self, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started(self)
+        # Call tasks belong to the nursery that owns this task (see CallRouter.attach);
+        # a router made later, at the first call, is attached to it then.
+        self._call_owner = trio.lowlevel.current_task().parent_nursery
+        if self._calls is not None:
+            self._calls.attach(self._call_owner)
         try:
-            async with self.calls.open():
+            try:
                 # The lifecycle inline, not in a coroutine of its own: every wake-up of
                 # the account resumes each frame of its task's stack.
                 while True:
@@ -219,6 +237,11 @@ class AccountActor:
                     await self._after_session(end)
                     if self.logged_out:
                         return
+            finally:
+                # Every call ends before the account's task does.
+                self._call_owner = None
+                if self._calls is not None:
+                    await self._calls.close()
         finally:
             self.finished = True
             await self._close_transport()
@@ -428,8 +451,9 @@ class AccountActor:
             await self._keepalive_work(transport)
         if self.mailbox:
             self._run_commands(now)  # flushed with the rest below
-        if self.calls.has_outbound:  # seldom: most wake-ups bring the calls nothing to send
-            self._perform(self.calls.outbound(self._endpoint), now)
+        calls = self._calls
+        if calls is not None and calls.has_outbound:  # seldom: most wake-ups, nothing to send
+            self._perform(calls.outbound(self._endpoint), now)
         if self._deferred:
             await self._flush()
 
@@ -555,8 +579,8 @@ class AccountActor:
                 self._perform_requests(self._voicemail.final_response(item.response, now), now)
             elif type(item) is RequestFailed:
                 self._perform_requests(self._voicemail.request_failed(item.code, now), now)
-        else:
-            self.calls.route(item)
+        elif self._calls is not None:
+            self._calls.route(item)
 
     def _send(self, message: Request | Response) -> None:
         if self._transport is None or self._end is not None:
@@ -697,7 +721,8 @@ class AccountActor:
             return
         if self._transport is not None and self._end is None:
             # Calls send their BYE/CANCEL while the un-REGISTER is in flight.
-            self.calls.hangup_all()
+            if self._calls is not None:
+                self._calls.hangup_all()
             self._timers["logout"] = now + LOGOUT_TIMEOUT
             self.state = AccountState.LOGGED_OUT
             if self._voicemail is not None:
@@ -739,7 +764,8 @@ class AccountActor:
         self._endpoint.transport_lost()
         if self._voicemail is not None:
             self._voicemail.connection_lost()  # its timers went with the others above
-        self.calls.connection_lost()
+        if self._calls is not None:
+            self._calls.connection_lost()
         self._registration.transport_reset(trio.current_time())
         if not transport.close_nowait():
             with trio.CancelScope(shield=True):

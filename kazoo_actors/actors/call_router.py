@@ -85,7 +85,8 @@ class CallDefaults:
 
 
 class CallRouter:
-    """Built with every account, but holds nothing for calls until the first one.
+    """An account's calls, made at the account's first use of them (a call, a call
+    setting, a request from the server); it holds nothing for calls until the first one.
 
     The call table, the outbox, the proxy-auth state, the defaults and the
     task that owns the calls (``CallHost``) are all made on first use: most
@@ -168,12 +169,19 @@ class CallRouter:
         return self
 
     async def __aenter__(self) -> CallRouter:
-        # Call tasks are owned by the nursery that owns the account's task (in a
-        # CallHost made at the first call), and ended before the account's task ends.
-        self._owner = trio.lowlevel.current_task().parent_nursery
+        self.attach(trio.lowlevel.current_task().parent_nursery)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def attach(self, owner: trio.Nursery | None) -> None:
+        """Call tasks are owned by ``owner``, the nursery that owns the account's task
+        (in a CallHost made at the first call), and ended (``close``) before that task ends."""
+        self._owner = owner
+
+    async def close(self) -> None:
+        """End every call; the account's task is ending."""
         self._owner = None
         host, self._host = self._host, None
         if host is not None:

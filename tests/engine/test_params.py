@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kazoo_actors.params import _CALLBACK_FIELDS, RegisterParams
+from kazoo_actors.params import (
+    _CALLBACK_FIELDS,
+    RegisterParams,
+    _check_identity,
+    _check_identity_fully,
+)
 
 
 def params(**overrides: object) -> RegisterParams:
@@ -145,3 +151,33 @@ def test_the_first_bad_setting_in_field_order_is_the_one_reported(bad: set[str])
 def test_evolve_checks_the_new_values() -> None:
     with pytest.raises(ValueError, match=r"^expires must be positive"):
         attrs.evolve(params(), expires=-5)
+
+
+def _outcome(check: Callable[[str, object], None], value: object) -> str | None:
+    try:
+        check("private_identity", value)
+    except (ValueError, TypeError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+_IDENTITY_TEXT = st.text(alphabet=st.sampled_from('aZ9é²_ \t\n<>"@:;.-'), max_size=12)
+
+
+@given(st.one_of(st.text(max_size=12), _IDENTITY_TEXT, st.integers(), st.none()))
+def test_the_identity_fast_path_judges_as_the_full_check(value: object) -> None:
+    # Bare alphanumeric users skip the full reading; everything must come out the same.
+    assert _outcome(_check_identity, value) == _outcome(_check_identity_fully, value)
+
+
+@given(_IDENTITY_TEXT)
+def test_an_identity_shared_by_both_fields_is_judged_once_with_the_same_result(
+    value: str,
+) -> None:
+    # public_identity equal to private_identity is not checked again.
+    try:
+        made: RegisterParams | None = params(private_identity=value, public_identity=value)
+    except ValueError as exc:
+        assert str(exc).startswith("private_identity ")
+        made = None
+    assert (made is None) == (_outcome(_check_identity_fully, value) is not None)
