@@ -17,7 +17,6 @@ time, but never two senders: the owner serialises sends.
 from __future__ import annotations
 
 import _socket
-import base64
 import binascii
 import contextlib
 import errno
@@ -109,6 +108,12 @@ class WebSocketUrl:
             return None
         return socket.AF_INET6 if version == 6 else socket.AF_INET
 
+    @functools.cached_property
+    def sip_upgrade_parts(self) -> tuple[bytes, bytes]:
+        """The ``sip`` upgrade request around its key, kept here: every connection of every
+        account asks, and looking it up by URL in a cache hashed four fields each time."""
+        return _upgrade_parts(self, "sip")
+
 
 @functools.lru_cache(maxsize=64)
 def parse_url(url: str) -> WebSocketUrl:
@@ -145,7 +150,10 @@ _ENDED = Received(closed=True)
 
 
 def upgrade_request(url: WebSocketUrl, key: bytes, subprotocol: str) -> bytes:
-    head, tail = _upgrade_parts(url, subprotocol)
+    if subprotocol == "sip":
+        head, tail = url.sip_upgrade_parts
+    else:
+        head, tail = _upgrade_parts(url, subprotocol)
     return head + key + tail
 
 
@@ -540,7 +548,7 @@ class WebSocketConnection:
 
 def handshake_key() -> bytes:
     """A Sec-WebSocket-Key: 16 random bytes, base64 (a nonce, not a secret; RFC 6455 s.4.1)."""
-    return base64.b64encode(random_bytes(16))
+    return binascii.b2a_base64(random_bytes(16), newline=False)
 
 
 async def open_websocket(

@@ -16,6 +16,8 @@ from kazoo_actors.websocket import (
     check_upgrade_lines,
     check_upgrade_response,
     handshake_key,
+    parse_url,
+    upgrade_request,
 )
 
 KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
@@ -123,3 +125,20 @@ def test_fast_path_and_line_check_agree(case: tuple[bytes, str]) -> None:
     assert full == outcome(check_upgrade_lines, head, ACCEPT.decode(), subprotocol)
     if _is_kamailio_acceptance(head, ACCEPT, subprotocol):
         assert full is None  # the fast path never accepts what the line check refuses
+
+
+@pytest.mark.parametrize("subprotocol", ["sip", "xmpp"])
+def test_upgrade_request_bytes(subprotocol: str) -> None:
+    """The request kept on the URL for ``sip`` is byte for byte the one built for any other."""
+    url = parse_url("ws://127.0.0.1:18080/ws?x=1")
+    assert upgrade_request(url, KEY, subprotocol) == (
+        b"GET /ws?x=1 HTTP/1.1\r\nHost: 127.0.0.1:18080\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: " + KEY + b"\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Protocol: " + subprotocol.encode() + b"\r\n\r\n"
+    )
+
+
+def test_handshake_keys_are_16_random_bytes_in_base64() -> None:
+    keys = {handshake_key() for _ in range(100)}
+    assert len(keys) == 100
+    assert all(len(base64.b64decode(key, validate=True)) == 16 for key in keys)
