@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 
 class Mailbox(Generic[T]):
-    __slots__ = ("_items", "_limit", "_scope", "_task", "registered_deadline")
+    __slots__ = ("_items", "_limit", "_scope", "_task", "queued_deadline", "registered_deadline")
 
     def __init__(self, limit: int = 32) -> None:
         self._items: list[T] | None = None
@@ -34,6 +34,8 @@ class Mailbox(Generic[T]):
         self._task: trio.lowlevel.Task | None = None
         self.registered_deadline = math.inf
         """The deadline the poller holds for us (``math.inf``: none)."""
+        self.queued_deadline = math.inf
+        """The poller's bookkeeping (``Owner.queued_deadline``)."""
 
     def __len__(self) -> int:
         return 0 if self._items is None else len(self._items)

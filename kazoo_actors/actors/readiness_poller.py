@@ -34,6 +34,10 @@ class Owner(Protocol):
     registered_deadline: float
     """The deadline this owner last registered (``math.inf`` when none is pending)."""
 
+    queued_deadline: float
+    """The poller's: when this owner's earliest entry in its heap falls due (``math.inf``:
+    it has none). Start it at ``math.inf``."""
+
     def wake(self) -> None: ...
 
     def deadline_passed(self, deadline: float) -> None: ...
@@ -101,6 +105,12 @@ class ReadinessPoller:
 
     def wake_at(self, deadline: float, owner: Owner) -> None:
         """Wake ``owner`` at ``deadline`` unless it registered another one by then."""
+        if owner.queued_deadline <= deadline:
+            # An entry of the owner's falls due no later: then ``_wake_due`` queues the
+            # owner's deadline of that moment. An account's deadlines mostly move later
+            # (connect, transaction, refresh), so that is one heap entry for the three.
+            return
+        owner.queued_deadline = deadline
         heapq.heappush(self._deadlines, (deadline, next(self._order), owner))
         scope = self._scope
         if scope is not None and deadline < scope.deadline:
@@ -109,7 +119,8 @@ class ReadinessPoller:
             self._compact()
 
     def _compact(self) -> None:
-        live = [entry for entry in self._deadlines if entry[2].registered_deadline == entry[0]]
+        # An entry matters while it is its owner's earliest (an earlier one replaced it).
+        live = [entry for entry in self._deadlines if entry[2].queued_deadline == entry[0]]
         heapq.heapify(live)
         self._deadlines = live
         self._compact_above = max(_COMPACT_ABOVE, 2 * len(live))
@@ -143,4 +154,11 @@ class ReadinessPoller:
         deadlines = self._deadlines
         while deadlines and deadlines[0][0] <= now:
             deadline, _, owner = heapq.heappop(deadlines)
-            owner.deadline_passed(deadline)
+            if deadline != owner.queued_deadline:
+                continue  # replaced by an earlier entry, which came first
+            owner.queued_deadline = math.inf
+            registered = owner.registered_deadline
+            if registered == deadline:
+                owner.deadline_passed(deadline)
+            elif registered != math.inf:
+                self.wake_at(registered, owner)  # it moved later meanwhile

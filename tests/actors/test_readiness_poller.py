@@ -159,9 +159,62 @@ async def test_stale_deadlines_are_compacted_away(
     now = trio.current_time()
     for step in range(500):
         for mailbox in mailboxes:
-            # Each registration supersedes the one before (what park does on a new deadline).
-            mailbox.registered_deadline = now + 100 + step
+            # Each registration supersedes the one before, earlier each time: a new entry.
+            mailbox.registered_deadline = now + 1000 - step
             poller.wake_at(mailbox.registered_deadline, mailbox)
     live = [entry for entry in poller._deadlines if entry[2].registered_deadline == entry[0]]
     assert len(live) == len(mailboxes)
     assert len(poller._deadlines) <= 2 * 1024 + len(mailboxes)
+
+
+async def test_a_later_deadline_adds_no_entry(autojump_clock: trio.testing.MockClock) -> None:
+    poller = _poller()
+    mailbox: Mailbox[str] = Mailbox()
+    now = trio.current_time()
+    entries = len(poller._deadlines)
+    for step in range(50):
+        mailbox.registered_deadline = now + 10 + step
+        poller.wake_at(mailbox.registered_deadline, mailbox)
+    assert len(poller._deadlines) == entries + 1
+
+
+async def test_a_deadline_moved_later_wakes_at_the_later_time(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    poller = _poller()
+    mailbox: Mailbox[str] = Mailbox()
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_put_later, mailbox)
+        await mailbox.park(start + 5.0, poller)  # the command comes first
+    assert mailbox.take_all() == ["logout"]
+    # Its 5-second entry stands in for this later deadline: at 5 s the poller queues 12 s.
+    await mailbox.park(start + 12.0, poller)
+    assert trio.current_time() == pytest.approx(start + 12.0)
+    assert mailbox.registered_deadline == math.inf
+    assert mailbox.queued_deadline == math.inf
+
+
+async def test_an_earlier_deadline_wakes_first_and_the_old_entry_is_dropped(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    poller = _poller()
+    mailbox: Mailbox[str] = Mailbox()
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_put_later, mailbox)
+        await mailbox.park(start + 20.0, poller)
+    mailbox.take_all()
+    await mailbox.park(start + 3.0, poller)
+    assert trio.current_time() == pytest.approx(start + 3.0)
+    # The 20-second entry is stale now: it must not cut a wait for a command short.
+    async with trio.open_nursery() as nursery:
+
+        async def command_at_forty() -> None:
+            await trio.sleep_until(start + 40.0)
+            mailbox.put_nowait("late")
+
+        nursery.start_soon(command_at_forty)
+        await mailbox.park(math.inf, poller)
+    assert trio.current_time() == pytest.approx(start + 40.0)
+    assert mailbox.take_all() == ["late"]
