@@ -21,7 +21,7 @@ from .address_of_record import aor_parts
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
 from .header_syntax import UNRESERVED
-from .identifiers import new_branch, new_call_id, new_tag, random_token, uuid4_urn
+from .identifiers import new_branch, random_token, uuid4_urn
 from .outgoing_headers import FieldLayout, OutgoingHeaders
 from .outgoing_request import OutgoingRequest
 from .registration_events import (
@@ -149,16 +149,20 @@ class Registration:
         self._aor = aor
         self._registrar_uri, self._registrar_text = _registrar_uri(registrar or f"{scheme}:{host}")
         self._contact_user = user
-        contact_host = self._draw_contact_host()
+        # The Contact host label, Call-ID and From tag (random_token lengths 12,
+        # 22 and 10) cut from one draw: each draw from the system source is a
+        # syscall, and a Python call or two, for every account created.
+        tokens = random_token(44, self._rng)
+        contact_host = f"{tokens[:12]}.invalid"
         self._instance = instance_id or uuid4_urn(self._rng.getrandbits(128))
         self._instance_value = f"<{self._instance}>"
         self._reg_id = reg_id
         self._via_transport = "WSS" if secure else "WS"
         self._user_agent = user_agent
-        self._call_id = new_call_id(self._rng)
+        self._call_id = tokens[12:34]
         # The From and Contact text of every REGISTER of this account, rendered
         # once rather than per request.
-        self._from_value = f"<{aor}>;tag={new_tag(self._rng)}"
+        self._from_value = f"<{aor}>;tag={tokens[34:]}"
         self._to_value = f"<{aor}>"
         self._via_prefix = ""
         self._contact_host = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from sip_auth_fixtures import credential_params
@@ -470,3 +471,19 @@ def test_a_403_to_our_own_credentials_is_forbidden_at_once() -> None:
     second = sent(registration.receive_response(verifier.challenge(first), 0.1))
     (event,) = events(registration.receive_response(failure(second, 403), 0.2))
     assert isinstance(event, RegistrationFailed) and event.code == 403
+
+
+def test_each_registration_draws_its_own_contact_host_call_id_and_tag() -> None:
+    token = r"[a-z0-5]"
+    seen: set[str] = set()
+    for seed in range(20):
+        request = sent(new_registration(seed).register(0.0))
+        call_id = request.headers.get("Call-ID") or ""
+        tag = request.from_address.parameters.get("tag") or ""
+        host = request.contact[0].uri.host
+        assert re.fullmatch(rf"{token}{{22}}", call_id)
+        assert re.fullmatch(rf"{token}{{10}}", tag)
+        assert re.fullmatch(rf"{token}{{12}}\.invalid", host)
+        assert request.via[0].host == host
+        seen.update((call_id, tag, host))
+    assert len(seen) == 60
