@@ -45,9 +45,13 @@ def new_branch(rng: random.Random | None = None) -> str:
     return MAGIC_COOKIE + random_token(16, rng)
 
 
+TAG_LENGTH = 10
+CALL_ID_LENGTH = 22
+
+
 def new_tag(rng: random.Random | None = None) -> str:
-    return random_token(10, rng)
+    return random_token(TAG_LENGTH, rng)
 
 
 def new_call_id(rng: random.Random | None = None) -> str:
-    return random_token(22, rng)
+    return random_token(CALL_ID_LENGTH, rng)

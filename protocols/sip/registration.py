@@ -21,7 +21,7 @@ from .address_of_record import aor_parts
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
 from .header_syntax import UNRESERVED
-from .identifiers import new_branch, random_token, uuid4_urn
+from .identifiers import CALL_ID_LENGTH, TAG_LENGTH, new_branch, random_token, uuid4_urn
 from .outgoing_headers import FieldLayout, OutgoingHeaders
 from .outgoing_request import OutgoingRequest
 from .registration_events import (
@@ -71,6 +71,15 @@ _REGISTER = FieldLayout(
         "User-Agent",
     )
 )
+
+
+_HOST_LABEL_LENGTH = 12
+
+
+def _contact_host(label: str) -> str:
+    """Our Contact and Via host: a WebSocket client has no address the server could reach,
+    so, as in RFC 7118's examples, a random label under .invalid."""
+    return f"{label}.invalid"
 
 
 @functools.lru_cache(maxsize=16)
@@ -149,20 +158,21 @@ class Registration:
         self._aor = aor
         self._registrar_uri, self._registrar_text = _registrar_uri(registrar or f"{scheme}:{host}")
         self._contact_user = user
-        # The Contact host label, Call-ID and From tag (random_token lengths 12,
-        # 22 and 10) cut from one draw: each draw from the system source is a
-        # syscall, and a Python call or two, for every account created.
-        tokens = random_token(44, self._rng)
-        contact_host = f"{tokens[:12]}.invalid"
+        # The Contact host label, Call-ID and From tag cut from one draw: each draw
+        # from the system source is a syscall, and a Python call or two, for every
+        # account created.
+        tokens = random_token(_HOST_LABEL_LENGTH + CALL_ID_LENGTH + TAG_LENGTH, self._rng)
+        call_id_end = _HOST_LABEL_LENGTH + CALL_ID_LENGTH
+        contact_host = _contact_host(tokens[:_HOST_LABEL_LENGTH])
         self._instance = instance_id or uuid4_urn(self._rng.getrandbits(128))
         self._instance_value = f"<{self._instance}>"
         self._reg_id = reg_id
         self._via_transport = "WSS" if secure else "WS"
         self._user_agent = user_agent
-        self._call_id = tokens[12:34]
+        self._call_id = tokens[_HOST_LABEL_LENGTH:call_id_end]
         # The From and Contact text of every REGISTER of this account, rendered
         # once rather than per request.
-        self._from_value = f"<{aor}>;tag={tokens[34:]}"
+        self._from_value = f"<{aor}>;tag={tokens[call_id_end:]}"
         self._to_value = f"<{aor}>"
         self._via_prefix = ""
         self._contact_host = ""
@@ -336,7 +346,7 @@ class Registration:
         )
 
     def _draw_contact_host(self) -> str:
-        return f"{random_token(12, self._rng)}.invalid"
+        return _contact_host(random_token(_HOST_LABEL_LENGTH, self._rng))
 
     def _use_contact_host(self, host: str) -> None:
         """The ``.invalid`` host of our Contact and Via, and the Contact text built on it."""
