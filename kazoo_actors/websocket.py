@@ -109,10 +109,13 @@ class WebSocketUrl:
         return socket.AF_INET6 if version == 6 else socket.AF_INET
 
     @functools.cached_property
-    def sip_upgrade_parts(self) -> tuple[bytes, bytes]:
-        """The ``sip`` upgrade request around its key, kept here: every connection of every
-        account asks, and looking it up by URL in a cache hashed four fields each time."""
-        return _upgrade_parts(self, "sip")
+    def upgrade_parts(self) -> dict[str, tuple[bytes, bytes]]:
+        """This server's upgrade requests around their key, by subprotocol (``upgrade_request``).
+
+        Kept on the URL, which ``parse_url`` shares: every connection of every account
+        asks, and a cache keyed by the URL hashed its four fields in Python each time.
+        """
+        return {}
 
 
 @functools.lru_cache(maxsize=64)
@@ -150,16 +153,15 @@ _ENDED = Received(closed=True)
 
 
 def upgrade_request(url: WebSocketUrl, key: bytes, subprotocol: str) -> bytes:
-    if subprotocol == "sip":
-        head, tail = url.sip_upgrade_parts
-    else:
-        head, tail = _upgrade_parts(url, subprotocol)
+    parts = url.upgrade_parts.get(subprotocol)
+    if parts is None:
+        parts = url.upgrade_parts[subprotocol] = _upgrade_parts(url, subprotocol)
+    head, tail = parts
     return head + key + tail
 
 
-@functools.lru_cache(maxsize=64)
 def _upgrade_parts(url: WebSocketUrl, subprotocol: str) -> tuple[bytes, bytes]:
-    """The upgrade request around its key, built once per server."""
+    """The upgrade request around its key, built once per server and subprotocol."""
     head = (
         f"GET {url.resource} HTTP/1.1\r\n"
         f"Host: {url.host_header}\r\n"
