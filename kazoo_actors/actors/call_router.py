@@ -164,17 +164,6 @@ class CallRouter:
 
     # -- lifetime (inside the account actor's task) ----------------------------------
 
-    def open(self) -> CallRouter:
-        """``async with router.open():`` around the account's task; leaving it ends every call."""
-        return self
-
-    async def __aenter__(self) -> CallRouter:
-        self.attach(trio.lowlevel.current_task().parent_nursery)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
     def attach(self, owner: trio.Nursery | None) -> None:
         """Call tasks are owned by ``owner``, the nursery that owns the account's task
         (in a CallHost made at the first call), and ended (``close``) before that task ends."""

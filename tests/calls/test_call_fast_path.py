@@ -67,8 +67,12 @@ async def signalling_router(
         rng=random.Random(5),
     )
     router.defaults.media = "none"
-    async with router.open():
+    # As the account actor does: calls belong to the nursery that owns this task.
+    router.attach(trio.lowlevel.current_task().parent_nursery)
+    try:
         yield router, SipEndpoint(account="dan"), account
+    finally:
+        await router.close()
 
 
 def wire(message: Request | Response) -> Any:

@@ -72,8 +72,12 @@ async def bob_router(registered: bool = True) -> AsyncIterator[tuple[CallRouter,
     )
     router.defaults.media_options = LOOPBACK
     router.defaults.source = lambda: Tone(880)
-    async with router.open():
+    # As the account actor does: calls belong to the nursery that owns this task.
+    router.attach(trio.lowlevel.current_task().parent_nursery)
+    try:
         yield router, SipEndpoint(account="bob"), bob
+    finally:
+        await router.close()
 
 
 def wire(message: Request | Response) -> Any:
