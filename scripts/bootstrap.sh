@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs everything kazoo-actors needs on a fresh Debian 12 machine (as root):
-# the Debian packages for the real SIP server and fault tests, then a virtual
-# environment in .venv with the project and its development tools.
+# the Debian packages for the real SIP server and fault tests and a C compiler
+# (setup.py compiles the SIP core with mypyc), then a virtual environment in
+# .venv with the project and its development tools.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends \
         kamailio kamailio-websocket-modules kamailio-tls-modules \
-        sip-tester iproute2 procps python3-venv ca-certificates libopus0 >/dev/null
+        sip-tester iproute2 procps python3-venv ca-certificates libopus0 \
+        gcc libc6-dev python3-dev >/dev/null
 fi
 
 # Debian's own /usr/bin/python3 is preferred over whatever python3 comes first on PATH: it is

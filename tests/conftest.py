@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import attrs
@@ -13,6 +16,33 @@ from kazoo_actors.lab.kamailio import KamailioServer
 from kazoo_actors.lab.mwi_notifier import MwiNotifier, open_mwi_notifier
 
 KamailioFactory = Callable[..., KamailioServer]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_build_setup() -> ModuleType:
+    """The project's setup.py as a module, without building anything."""
+    spec = importlib.util.spec_from_file_location("kazoo_actors_setup", ROOT / "setup.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def build_setup() -> ModuleType:
+    """setup.py: which modules mypyc compiles, and which compiled ones are stale."""
+    return _load_build_setup()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    stale = _load_build_setup().stale_compiled_modules()
+    if stale:
+        pytest.exit(
+            f"compiled modules are older than {', '.join(stale)}: "
+            "run `.venv/bin/python -m pip install -e .` (or sh scripts/bootstrap.sh) again",
+            returncode=4,
+        )
 
 
 @pytest.fixture

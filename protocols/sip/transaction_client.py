@@ -23,6 +23,7 @@ until Timer K.
 
 from __future__ import annotations
 
+from mypy_extensions import mypyc_attr
 from sipmessage import Request, Response
 
 from . import checked_headers
@@ -145,6 +146,7 @@ NON_INVITE_CLIENT_TABLES = {
 }
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _ClientTransaction(TransactionMachine):
     __slots__ = ("key",)
 
@@ -181,6 +183,7 @@ class _ClientTransaction(TransactionMachine):
         out.append(TransportFailedEvent())
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class InviteClientTransaction(_ClientTransaction):
     __slots__ = ("_ack", "_to_tags")
 
@@ -216,6 +219,7 @@ class InviteClientTransaction(_ClientTransaction):
             out.append(ResponseReceived(response=response))
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class NonInviteClientTransaction(_ClientTransaction):
     __slots__ = ()
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mypy_extensions import mypyc_attr
 from sipmessage import Request, Response
 
 from .actions import CancelTimer, StartTimer
@@ -178,6 +179,10 @@ def _compile(kind: type[TransactionMachine], table: Table) -> Program:
     }
 
 
+# Compiled (setup.py), the machine and each kind of it stay open to subclasses
+# written in Python: a subclass overriding an effect handler gets programs that
+# call its override.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class TransactionMachine:
     """State, running timers and the program walk; subclasses apply the effects."""
 

@@ -23,6 +23,7 @@ retransmissions, which are the TU's job (section 13.3.1.4).
 
 from __future__ import annotations
 
+from mypy_extensions import mypyc_attr
 from sipmessage import Request, Response
 
 from .actions import Send
@@ -144,6 +145,7 @@ NON_INVITE_SERVER_TABLES = {
 }
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _ServerTransaction(TransactionMachine):
     __slots__ = ("key", "last_response")
 
@@ -191,6 +193,7 @@ class _ServerTransaction(TransactionMachine):
         out.append(TransportFailedEvent())
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class InviteServerTransaction(_ServerTransaction):
     __slots__ = ()
 
@@ -199,6 +202,7 @@ class InviteServerTransaction(_ServerTransaction):
     tables = INVITE_SERVER_TABLES
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class NonInviteServerTransaction(_ServerTransaction):
     __slots__ = ()
 
