@@ -31,10 +31,6 @@ INTERPRETED = {
     # Subclasses of sipmessage's frozen dataclass URI: mypyc cannot compile a
     # dataclass deriving from an interpreted one.
     "header_values.py",
-    # Subclasses of sipmessage's Headers that make their field lists lazily in
-    # __getattr__, which a compiled class cannot define over an interpreted base.
-    "parsed_headers.py",
-    "outgoing_headers.py",
 }
 
 

@@ -62,23 +62,22 @@ class OutgoingHeaders(ParsedHeaders):
         self._layout = layout
         self._values = values
         self._typed = {} if typed is None else typed
+        self._unmade = True
         # Read only: the key given when built, None once any field changed.
         self.client_key = client_key
 
-    def __getattr__(self, name: str) -> object:
-        # Called only while ``_list`` and ``_index`` are not set yet: every
-        # ParsedHeaders method reads one of them before anything else, so the
-        # first read or change of any field makes both here.
-        if name in ("_list", "_index"):
-            lists = [[value] for value in self._values]
-            self._list = list(zip(self._layout.names, lists, strict=True))
-            self._index = dict(zip(self._layout.keys, lists, strict=True))
-            return self.__dict__[name]
-        raise AttributeError(name)
+    def _make_fields(self) -> None:
+        # Every ParsedHeaders method that reads ``_list`` or ``_index`` calls
+        # this first while ``_unmade``: the first read or change of any field.
+        lists = [[value] for value in self._values]
+        self._list = list(zip(self._layout.names, lists, strict=True))
+        self._index = dict(zip(self._layout.keys, lists, strict=True))
+        self._unmade = False
 
     def __str__(self) -> str:
         text = self._text
         if text is None:
+            # Only a change drops the text, and every change made the lists.
             text = self._text = super().__str__()
         return text
 

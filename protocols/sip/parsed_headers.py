@@ -21,15 +21,33 @@ _NOT_PARSED = object()
 
 
 class ParsedHeaders(Headers):
+    # Annotated here, so that compiled (setup.py) they are slots of this class
+    # and sipmessage's Headers methods still find ``_list`` by attribute.
+    _list: list[tuple[str, list[str]]]
+    _index: dict[str, list[str]]
+    _typed: dict[str, object]
+    # True while ``_list`` and ``_index`` are not made yet: a store built from
+    # its values (OutgoingHeaders) makes them only if something reads or
+    # changes a field. Every method that reads them checks this first.
+    _unmade: bool
+
     def __init__(self) -> None:
         # Headers.__init__ sets this one attribute; a parsed message makes one
         # of these per message, so the call through super() is spared.
-        self._list: list[tuple[str, list[str]]] = []
-        self._index: dict[str, list[str]] = {}
-        self._typed: dict[str, object] = {}
+        self._list = []
+        self._index = {}
+        self._typed = {}
+        self._unmade = False
+
+    def _make_fields(self) -> None:
+        """Make ``_list`` and ``_index`` and clear ``_unmade``: only a store
+        that starts unmade has anything to do."""
+        self._unmade = False
 
     def load(self, name: str, values: list[str], typed: object = None) -> None:
         """Append a whole new field at once (the parser's fast path)."""
+        if self._unmade:
+            self._make_fields()
         key = name.lower()
         self._list.append((name, values))
         self._index[key] = values
@@ -48,13 +66,23 @@ class ParsedHeaders(Headers):
         self._list = fields
         self._index = index
         self._typed = typed
+        self._unmade = False
 
     @property
     def index(self) -> dict[str, list[str]]:
         """The value lists by lower-case field name (read only)."""
+        if self._unmade:
+            self._make_fields()
         return self._index
 
+    def keys(self) -> list[str]:
+        if self._unmade:
+            self._make_fields()
+        return [k for (k, _values) in self._list]
+
     def __contains__(self, key: object) -> bool:
+        if self._unmade:
+            self._make_fields()
         return isinstance(key, str) and key.lower() in self._index
 
     def typed(self, key: str, parse: Callable[[list[str]], T]) -> T:
@@ -64,11 +92,15 @@ class ParsedHeaders(Headers):
         if found is not _NOT_PARSED:
             value: T = found
             return value
+        if self._unmade:
+            self._make_fields()
         parsed = parse(self._index.get(key, []))
         self._typed[key] = parsed
         return parsed
 
     def add(self, key: str, value: str) -> None:
+        if self._unmade:
+            self._make_fields()
         ikey = key.lower()
         values = self._index.get(ikey)
         if values is None:
@@ -78,14 +110,20 @@ class ParsedHeaders(Headers):
             self._typed.pop(ikey, None)
 
     def get(self, key: str, default: str | None = None) -> str | None:
+        if self._unmade:
+            self._make_fields()
         values = self._index.get(key.lower())
         return values[0] if values else default
 
     def getlist(self, key: str) -> list[str]:
+        if self._unmade:
+            self._make_fields()
         # A copy: mutating it in place would bypass the typed cache.
         return list(self._index.get(key.lower(), ()))
 
     def remove(self, key: str) -> None:
+        if self._unmade:
+            self._make_fields()
         ikey = key.lower()
         if self._index.pop(ikey, None) is not None:
             self._list = [(k, v) for (k, v) in self._list if k.lower() != ikey]
@@ -95,6 +133,8 @@ class ParsedHeaders(Headers):
         self.setlist(key, [value])
 
     def setlist(self, key: str, values: list[str]) -> None:
+        if self._unmade:
+            self._make_fields()
         ikey = key.lower()
         values = list(values)
         if ikey in self._index:
@@ -105,6 +145,8 @@ class ParsedHeaders(Headers):
         self._typed.pop(ikey, None)
 
     def __getitem__(self, key: str) -> str:
+        if self._unmade:
+            self._make_fields()
         values = self._index.get(key.lower())
         if not values:
             raise KeyError(key)

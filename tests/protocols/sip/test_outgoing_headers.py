@@ -4,6 +4,8 @@ filled field by field does; its client_key is what the general key reading gives
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -88,6 +90,40 @@ def test_a_change_before_any_read_acts_on_the_given_fields(
     _change(fast, how, name, "v")
     _change(general, how, name, "v")
     _same(fast, general)
+
+
+def _item(headers: ParsedHeaders, name: str) -> str | None:
+    try:
+        return headers[name]
+    except KeyError:
+        return None
+
+
+FIRST_READS: dict[str, Callable[[ParsedHeaders, str], object]] = {
+    "keys": lambda h, name: h.keys(),
+    "index": lambda h, name: dict(h.index),
+    "in": lambda h, name: name in h,
+    "get": lambda h, name: h.get(name),
+    "getlist": lambda h, name: h.getlist(name),
+    "getitem": _item,
+    "typed": lambda h, name: h.typed(name.lower(), list),
+    "str": lambda h, name: str(h),
+}
+
+
+@given(fields=FIELDS, first=st.sampled_from(sorted(FIRST_READS)), other=NAMES)
+def test_any_read_first_makes_the_fields_it_reads(
+    fields: list[tuple[str, str]], first: str, other: str
+) -> None:
+    """Whichever method reads the store first finds the given fields (each one
+    makes the lists while they are not made), and later reads agree."""
+    layout = FieldLayout(tuple(name for name, _ in fields))
+    general = _general(fields)
+    for name in [*(name for name, _ in fields), other]:
+        fast = OutgoingHeaders(layout, tuple(value for _, value in fields))
+        read = FIRST_READS[first]
+        assert read(fast, name) == read(_general(fields), name)
+        _same(fast, general)
 
 
 def test_a_layout_names_each_field_once_and_takes_one_value_each() -> None:
