@@ -10,13 +10,14 @@ installed as plain Python, only slower.
 
 In an editable install (``pip install -e .``, what scripts/bootstrap.sh does) the
 compiled modules are put beside their sources and are imported instead of them:
-after changing a file of protocols/sip, install again (tests/conftest.py refuses
+after changing a compiled file, install again (tests/conftest.py refuses
 to run against a compiled module older than its source).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -38,6 +39,10 @@ INTERPRETED = {
 }
 
 
+COMPILED_PACKAGES = ("protocols", "kazoo_actors")
+"""Where compiled modules may sit beside their sources."""
+
+
 def compiled_sources() -> list[str]:
     return sorted(
         str(path.relative_to(ROOT))
@@ -49,11 +54,30 @@ def compiled_sources() -> list[str]:
 def stale_compiled_modules(root: Path = ROOT) -> list[str]:
     """Sources newer than their compiled module: Python would still run the old code."""
     stale = []
-    for compiled in sorted((root / "protocols").rglob("*.so")):
+    compiled_modules = (
+        compiled for package in COMPILED_PACKAGES for compiled in (root / package).rglob("*.so")
+    )
+    for compiled in sorted(compiled_modules):
         source = compiled.with_name(compiled.name.partition(".")[0] + ".py")
-        if source.exists() and source.stat().st_mtime > compiled.stat().st_mtime:
+        if source.exists() and source.stat().st_mtime > _built_at(compiled, root):
             stale.append(str(source.relative_to(root)))
     return stale
+
+
+_GROUP_LIBRARY = re.compile(rb"(\w+__mypyc)\.init_")
+
+
+def _built_at(compiled: Path, root: Path) -> float:
+    """When the code of a compiled module was built. mypyc puts it in one library for
+    all modules (``<hash>__mypyc...so`` at the top), which the module's own small .so
+    loads: a rebuild after an edit renews that library and leaves the module's .so as
+    it was, so the newer of the two counts."""
+    built = compiled.stat().st_mtime
+    group = _GROUP_LIBRARY.search(compiled.read_bytes())
+    if group is not None:
+        for library in root.glob(group.group(1).decode("ascii") + ".*.so"):
+            built = max(built, library.stat().st_mtime)
+    return built
 
 
 class OptionalBuildExt(build_ext):
