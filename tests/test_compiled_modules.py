@@ -1,5 +1,6 @@
-"""The SIP core runs compiled by mypyc (setup.py) unless pure Python was asked for,
-and a compiled module older than its source is found (the test run refuses it)."""
+"""The SIP core and the engine's listed modules run compiled by mypyc (setup.py) unless
+pure Python was asked for, and a compiled module older than its source is found (the
+test run refuses it)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from types import ModuleType
 
 import pytest
 
+import kazoo_actors
+import kazoo_actors.actors
 import protocols.sip
 
 SHARED_LIBRARY = "0123abcd__mypyc.cpython-311-x86_64-linux-gnu.so"
@@ -22,13 +25,23 @@ SUFFIX = ".cpython-311-x86_64-linux-gnu.so"
 def test_every_listed_module_is_compiled(build_setup: ModuleType) -> None:
     sources = build_setup.compiled_sources()
     assert "protocols/sip/registration.py" in sources
+    assert set(build_setup.ENGINE_MODULES) <= set(sources)
     for source in sources:
         module = importlib.import_module(source.removesuffix(".py").replace("/", "."))
         assert module.__file__ is not None and module.__file__.endswith(".so"), source
     for name in build_setup.INTERPRETED - {"__init__.py"}:
         module = importlib.import_module(f"protocols.sip.{name.removesuffix('.py')}")
         assert module.__file__ is not None and module.__file__.endswith(".py"), name
-    assert protocols.sip.__file__ is not None and protocols.sip.__file__.endswith(".py")
+    for package in (protocols.sip, kazoo_actors, kazoo_actors.actors):
+        assert package.__file__ is not None and package.__file__.endswith(".py")
+
+
+def test_engine_modules_listed_for_compiling_hold_no_coroutine(build_setup: ModuleType) -> None:
+    """Trio must never be handed a mypyc-compiled coroutine."""
+    root = Path(build_setup.ROOT)
+    for source in build_setup.ENGINE_MODULES:
+        text = (root / source).read_text()
+        assert "async def" not in text and "await " not in text, source
 
 
 def _write(path: Path, content: bytes, mtime: int) -> None:
