@@ -54,6 +54,8 @@ ENGINE_MODULES = (
     "kazoo_actors/shared_challenges.py",
     "kazoo_actors/actors/restart_decision.py",
     "kazoo_actors/actors/account_state.py",
+    "kazoo_actors/actors/registration.py",
+    "kazoo_actors/actors/sip_endpoint.py",
 )
 
 COMPILED_PACKAGES = ("protocols", "kazoo_actors")
