@@ -7,7 +7,7 @@ import inspect
 import os
 import random
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import attrs
@@ -85,6 +85,13 @@ def new_instance_id() -> str:
     return uuid4_urn(_instance_ids.getrandbits(128))
 
 
+# mypyc (setup.py compiles this module) checks what a call returns against its static
+# type, and attrs.field(factory=...) is typed as the factory's result although it
+# returns attrs' field marker (python/mypy#15267): called through Any, it is not checked.
+# attrs reads the marker from the class body all the same.
+_INSTANCE_ID_FIELD: Any = cast(Any, attrs.field)(factory=new_instance_id)
+
+
 @attrs.frozen(kw_only=True)
 class RegisterParams:
     """One account's settings; the names follow kazoo.js's ``register`` in snake case."""
@@ -106,7 +113,7 @@ class RegisterParams:
     keepalive_interval: float = 25.0
     verify_tls: bool = True
     user_agent: str = "kazoo-actors"
-    instance_id: str = attrs.field(factory=new_instance_id)
+    instance_id: str = _INSTANCE_ID_FIELD
     monitor_connectivity: bool = True
     subscribe_voicemail: bool = False
     """Also SUBSCRIBE to the account's own message-summary (Kazoo sends it unsolicited)."""
@@ -123,49 +130,52 @@ class RegisterParams:
     def __attrs_post_init__(self) -> None:
         # Every setting is checked here, in field order (the first bad one is the one
         # reported), rather than by twelve attrs validators: a program registering
-        # thousands of accounts paid a validator call per setting per account.
-        _non_empty("realm", self.realm)
-        _check_identity("private_identity", self.private_identity)
-        if self.public_identity != self.private_identity:  # else checked just above
-            _check_identity("public_identity", self.public_identity)
-        if not isinstance(self.password, str):
-            raise _wrong_type("password", str, self.password)
-        if self.ws_url is not None:
-            _check_url("ws_url", self.ws_url, _WS_SCHEMES)
-        if self.rtmp_url is not None:
-            _check_url("rtmp_url", self.rtmp_url, _RTMP_SCHEMES)
-        if not isinstance(self.reconnect_max_attempts, int):
-            raise _wrong_type("reconnect_max_attempts", int, self.reconnect_max_attempts)
-        if self.reconnect_delay < MIN_RECONNECT_DELAY_MS:
+        # thousands of accounts paid a validator call per setting per account. They read
+        # the settings untyped: compiled by mypyc (setup.py), a typed read of a wrong type
+        # would raise mypyc's own TypeError before the check that names the setting.
+        settings: Any = self
+        _non_empty("realm", settings.realm)
+        _check_identity("private_identity", settings.private_identity)
+        if settings.public_identity != settings.private_identity:  # else checked just above
+            _check_identity("public_identity", settings.public_identity)
+        if not isinstance(settings.password, str):
+            raise _wrong_type("password", str, settings.password)
+        if settings.ws_url is not None:
+            _check_url("ws_url", settings.ws_url, _WS_SCHEMES)
+        if settings.rtmp_url is not None:
+            _check_url("rtmp_url", settings.rtmp_url, _RTMP_SCHEMES)
+        if not isinstance(settings.reconnect_max_attempts, int):
+            raise _wrong_type("reconnect_max_attempts", int, settings.reconnect_max_attempts)
+        if settings.reconnect_delay < MIN_RECONNECT_DELAY_MS:
             raise ValueError(
                 f"reconnect_delay is in milliseconds, at least {MIN_RECONNECT_DELAY_MS}; "
-                f"got {self.reconnect_delay!r}"
+                f"got {settings.reconnect_delay!r}"
             )
-        if self.reconnect_backoff not in ("fixed", "exponential"):
-            backoff = self.reconnect_backoff
+        if settings.reconnect_backoff not in ("fixed", "exponential"):
+            backoff = settings.reconnect_backoff
             raise ValueError(f"reconnect_backoff must be 'fixed' or 'exponential', got {backoff!r}")
-        if self.reconnect_backoff_cap <= 0:
-            raise _not_positive("reconnect_backoff_cap", self.reconnect_backoff_cap)
-        if self.expires <= 0:
-            raise _not_positive("expires", self.expires)
-        if self.keepalive_interval <= 0:
-            raise _not_positive("keepalive_interval", self.keepalive_interval)
+        if settings.reconnect_backoff_cap <= 0:
+            raise _not_positive("reconnect_backoff_cap", settings.reconnect_backoff_cap)
+        if settings.expires <= 0:
+            raise _not_positive("expires", settings.expires)
+        if settings.keepalive_interval <= 0:
+            raise _not_positive("keepalive_interval", settings.keepalive_interval)
         callbacks = (
-            self.on_connected,
-            self.on_incoming,
-            self.on_accepted,
-            self.on_hangup,
-            self.on_cancel,
-            self.on_transfer,
-            self.on_notified,
-            self.on_error,
+            settings.on_connected,
+            settings.on_incoming,
+            settings.on_accepted,
+            settings.on_hangup,
+            settings.on_cancel,
+            settings.on_transfer,
+            settings.on_notified,
+            settings.on_error,
         )
         for value in callbacks:
             if value is not None and not callable(value):
                 raise _not_callable(callbacks)
-        if self.force_rtmp and self.rtmp_url is None:
+        if settings.force_rtmp and settings.rtmp_url is None:
             raise ValueError("force_rtmp needs rtmp_url")
-        if self.ws_url is None and self.rtmp_url is None:
+        if settings.ws_url is None and settings.rtmp_url is None:
             raise ValueError("give ws_url (WebRTC) or rtmp_url (RTMP gateway)")
 
     @property
@@ -188,7 +198,8 @@ class RegisterParams:
 
     @property
     def reconnect_delay_s(self) -> float:
-        return self.reconnect_delay / 1000.0
+        settings: Any = self  # untyped, as in the checks: a float delay passes them
+        return float(settings.reconnect_delay) / 1000.0
 
 
 _CALLBACK_FIELDS = (
