@@ -10,10 +10,13 @@ The compiled modules behave as the source does and the source stays the truth:
 without a C compiler, or with KAZOO_ACTORS_PURE_PYTHON=1, the same package is
 installed as plain Python, only slower.
 
-In an editable install (``pip install -e .``, what scripts/bootstrap.sh does) the
-compiled modules are put beside their sources and are imported instead of them:
-after changing a compiled file, install again (tests/conftest.py refuses
-to run against a compiled module older than its source).
+mypyc type-checks what it compiles against the installed packages (trio, attrs,
+sipmessage, ...), so build without build isolation once they are installed, as
+scripts/bootstrap.sh does: ``pip install --no-build-isolation --no-deps -e .``.
+An isolated build (no mypyc there) installs plain Python. In an editable install
+the compiled modules are put beside their sources and are imported instead of
+them: after changing a compiled file, build again (tests/conftest.py refuses to
+run against a compiled module older than its source).
 """
 
 from __future__ import annotations

@@ -27,4 +27,10 @@ fi
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# Dependencies and tools first (the package itself as plain Python), then the package built
+# again without build isolation: mypyc (setup.py) type-checks the modules it compiles against
+# the installed packages (trio, attrs, ...), which an isolated build environment lacks.
+PIP=".venv/bin/python -m pip install -q --disable-pip-version-check"
+$PIP 'setuptools>=77'
+KAZOO_ACTORS_PURE_PYTHON=1 $PIP -e '.[dev]'
+$PIP --no-build-isolation --no-deps -e .

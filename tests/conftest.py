@@ -40,7 +40,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if stale:
         pytest.exit(
             f"compiled modules are older than {', '.join(stale)}: "
-            "run `.venv/bin/python -m pip install -e .` (or sh scripts/bootstrap.sh) again",
+            "run `.venv/bin/python -m pip install --no-build-isolation --no-deps -e .` "
+            "(or sh scripts/bootstrap.sh) again",
             returncode=4,
         )
 
