@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -20,8 +21,9 @@ KamailioFactory = Callable[..., KamailioServer]
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@functools.cache
 def _load_build_setup() -> ModuleType:
-    """The project's setup.py as a module, without building anything."""
+    """The project's setup.py as a module, without building anything (loaded once)."""
     spec = importlib.util.spec_from_file_location("kazoo_actors_setup", ROOT / "setup.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
