@@ -40,7 +40,7 @@ from kazoo_actors.actors.supervisor import Supervisor, SupervisorStatistics
 from kazoo_actors.attempt_gate import AttemptGate, AttemptGateStatistics
 from kazoo_actors.errors import MediaStackUnavailable
 from kazoo_actors.event_feed import EventFeed
-from kazoo_actors.gc_tuning import collector_tuned
+from kazoo_actors.gc_tuning import collector_tuned, thaw_periodically
 from kazoo_actors.params import RegisterParams
 from kazoo_actors.reconnect_policy import ReconnectPolicy
 from kazoo_actors.shared_challenges import SharedChallenges, SharedChallengeStatistics
@@ -297,11 +297,12 @@ async def open_engine(
     to two seconds: the keep-alive scheduler works in one-second slots).
     ``monitor_connectivity=False`` runs no connectivity monitor at all (each
     account can still turn its own notifications off).
-    ``tune_gc=True`` raises CPython's garbage-collector thresholds while the
-    engine runs (see ``kazoo_actors.gc_tuning``: full collections were a fifth
-    of the CPU of registering thousands of accounts). It changes a setting of
-    the whole process, so a library leaves it off by default; the
-    command-line tools, which own their process, turn it on.
+    ``tune_gc=True`` raises CPython's garbage-collector thresholds and freezes
+    settled objects while the engine runs, with a full collection every two minutes
+    or less often (see ``kazoo_actors.gc_tuning``: the collector's walks over
+    settled accounts cost up to a fifth of the CPU of registering thousands).
+    It changes settings of the whole process, so a library leaves it off by
+    default; the command-line tools, which own their process, turn it on.
     ``share_challenges`` lets an account send credentials in its first REGISTER
     for a nonce another account of the same server registered with in the last
     30 s (see ``kazoo_actors.shared_challenges``): one round trip instead of two
@@ -320,6 +321,8 @@ async def open_engine(
     with collector_tuned() if tune_gc else nullcontext():
         async with trio.open_nursery() as nursery:
             await nursery.start(supervisor.run)
+            if tune_gc:
+                nursery.start_soon(thaw_periodically)
             monitor = None
             if monitor_connectivity:
                 monitor = await nursery.start(ConnectivityMonitor(period=connectivity_period).run)
