@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -229,3 +231,49 @@ def test_a_remembered_challenge_verdict_equals_a_fresh_one(text: str) -> None:
     fresh = challenge_is_plain.__wrapped__(text)
     assert challenge_is_plain(text) is fresh
     assert challenge_is_plain(text) is fresh
+
+
+_PARAM_NAME_CHOICES = ["tag", "Tag", "expires", "EXPIRES", "+sip.instance", "reg-id", "lr", "x"]
+_PARAM_VALUE_CHOICES = [
+    "",
+    "=1",
+    "=ws",
+    '="a;tag=b"',
+    '="<urn:uuid:1>"',
+    '="x=y;lr"',
+    '=""',
+    '="é"',
+]
+
+
+@st.composite
+def header_params(draw: st.DrawFn) -> str:
+    count = draw(st.integers(0, 6))
+    return "".join(
+        ";"
+        + draw(st.sampled_from(_PARAM_NAME_CHOICES))
+        + draw(st.sampled_from(_PARAM_VALUE_CHOICES))
+        for _ in range(count)
+    )
+
+
+def _names_by_regex(params: str) -> list[str]:
+    """The parameter names as a regex pass collects them: the reference."""
+    return [name.lower() for name in re.findall(r';([^;="]+)(?:=(?:"[^"]*"|[^;"]*))?', params)]
+
+
+@given(header_params(), header_params())
+def test_the_repeated_name_scan_equals_a_regex_pass(params: str, more: str) -> None:
+    text = "<sip:a@h.invalid>" + params + more
+    if header_checks._ADDRESS_RE.fullmatch(text) is None:
+        return
+    names = _names_by_regex(params + more)
+    distinct = len(set(names)) == len(names)
+    assert header_checks._names_distinct(params + more) is distinct
+    if params.count(";") + more.count(";") > 1:
+        assert address_is_plain(text) is distinct
+    uri_params = params.replace('"', "")
+    uri_text = f"<sip:a@h.invalid{uri_params}>"
+    if header_checks._ADDRESS_RE.fullmatch(uri_text) is not None:
+        uri_names = _names_by_regex(uri_params)
+        assert header_checks._names_distinct(uri_params) is (len(set(uri_names)) == len(uri_names))
