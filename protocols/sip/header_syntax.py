@@ -82,9 +82,11 @@ _VIA_RE = re.compile(
 )
 # The common Via: "SIP/2.0/WS host;branch=...;rport=N;received=IP", no
 # whitespace inside and plain parameters, in one pass of the regex engine.
+# Its optional parts are (?:x|), not (?:x)?: the same match, but an alternation
+# costs the engine fewer instructions than a repeat.
 _PLAIN_VIA_RE = re.compile(
-    rf"SIP/2\.0/({TOKEN}) ({HOST})(?::([0-9]{{1,5}}))?"
-    rf"((?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)+)"
+    rf"SIP/2\.0/({TOKEN}) ({HOST})(?::([0-9]{{1,5}})|)"
+    rf"((?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+|))+)"
 )
 _CSEQ_RE = re.compile(rf"([0-9]{{1,10}})[ \t]+({TOKEN})")
 _DIGITS_RE = re.compile(r"[0-9]{1,10}")
