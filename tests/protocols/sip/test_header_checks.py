@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from protocols.sip import digest_header, header_checks
@@ -229,3 +231,70 @@ def test_a_remembered_challenge_verdict_equals_a_fresh_one(text: str) -> None:
     fresh = challenge_is_plain.__wrapped__(text)
     assert challenge_is_plain(text) is fresh
     assert challenge_is_plain(text) is fresh
+
+
+_PARAM_NAME_CHOICES = ["tag", "Tag", "expires", "EXPIRES", "+sip.instance", "reg-id", "lr", "x"]
+_PARAM_VALUE_CHOICES = [
+    "",
+    "=1",
+    "=ws",
+    '="a;tag=b"',
+    '="<urn:uuid:1>"',
+    '="x=y;lr"',
+    '=""',
+    '="é"',
+]
+
+
+@st.composite
+def header_params(draw: st.DrawFn) -> str:
+    count = draw(st.integers(0, 6))
+    return "".join(
+        ";"
+        + draw(st.sampled_from(_PARAM_NAME_CHOICES))
+        + draw(st.sampled_from(_PARAM_VALUE_CHOICES))
+        for _ in range(count)
+    )
+
+
+def _names_by_regex(params: str) -> list[str]:
+    """The parameter names as a regex pass collects them: the reference."""
+    return [name.lower() for name in re.findall(r';([^;="]+)(?:=(?:"[^"]*"|[^;"]*))?', params)]
+
+
+@given(header_params(), header_params())
+def test_the_repeated_name_scan_equals_a_regex_pass(params: str, more: str) -> None:
+    text = "<sip:a@h.invalid>" + params + more
+    if header_checks._ADDRESS_RE.fullmatch(text) is None:
+        return
+    names = _names_by_regex(params + more)
+    distinct = len(set(names)) == len(names)
+    assert header_checks._names_distinct(params + more) is distinct
+    if params.count(";") + more.count(";") > 1:
+        assert address_is_plain(text) is distinct
+    uri_params = params.replace('"', "")
+    uri_text = f"<sip:a@h.invalid{uri_params}>"
+    if header_checks._ADDRESS_RE.fullmatch(uri_text) is not None:
+        uri_names = _names_by_regex(uri_params)
+        assert header_checks._names_distinct(uri_params) is (len(set(uri_names)) == len(uri_names))
+
+
+# The address pattern with its optional parts written (?:x)?: the reference for
+# header_checks' (?:x|) spelling of them.
+_REPEAT_OPTIONAL_ADDRESS_RE = re.compile(
+    rf'(?:"[^"\\]*"[ \t]*)?<sips?:(?:{header_checks._USER}@)?(?P<host>{syntax.HOST})'
+    rf"(?::{header_checks._PORT})?"
+    rf"(?P<uri_params>(?:;{header_checks._URI_PARAM_CHAR}+(?:={header_checks._URI_PARAM_CHAR}+)?)*)>"
+    rf"(?P<params>(?:;{syntax.TOKEN}(?:=(?:{header_checks._QUOTED}|{header_checks._TOKEN_VALUE}))?)*)"
+)
+
+
+@given(st.one_of(addresses(), st.text(max_size=40)))
+@example(KAMAILIO_CONTACT)
+@example('"A" <sip:a@b:5060;lr;x=1>;tag=1;e="x;y"')
+def test_the_address_pattern_matches_as_its_repeat_spelling(text: str) -> None:
+    ours = header_checks._ADDRESS_RE.fullmatch(text)
+    reference = _REPEAT_OPTIONAL_ADDRESS_RE.fullmatch(text)
+    assert (ours is None) is (reference is None)
+    if ours is not None and reference is not None:
+        assert ours.groupdict() == reference.groupdict()

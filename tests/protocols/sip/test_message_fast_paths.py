@@ -247,3 +247,26 @@ def test_the_host_rule_keeps_hyphens_inside_labels(host: str, valid: bool) -> No
     assert (re.fullmatch(syntax.HOST, host) is not None) is valid
     via = f"SIP/2.0/WS {host};branch=z9hG4bK1"
     assert (_via_outcome(syntax.parse_via, via) is not ParseError) is valid
+
+
+# RFC 3261 section 25.1's hostname as written there, the reference for HOST's faster form.
+_RFC_HOSTNAME = (
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)*[A-Za-z](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.?"
+)
+
+
+@given(st.text(alphabet="a1Z-.:;[]é ", max_size=14))
+@example("a-.b")
+@example("a.-b")
+@example("-a.b")
+@example("a.b-")
+@example("a.1b")
+@example("1a.b.")
+def test_the_host_rule_is_the_rfc_hostname(text: str) -> None:
+    """Same texts accepted, and the same prefix taken where a host only starts a
+    value (Via's general rule reads on from where the host ends)."""
+    rfc = re.compile(_RFC_HOSTNAME)
+    ours = re.compile(syntax._HOSTNAME)
+    assert (ours.fullmatch(text) is None) is (rfc.fullmatch(text) is None)
+    found, expected = ours.match(text), rfc.match(text)
+    assert (found and found.end()) == (expected and expected.end())
