@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import functools
 import random
-import re
 from typing import Final
 
 from sipmessage import URI, Request, Response
 
 from .actions import CancelTimer, Send, StartTimer
-from .address_of_record import aor_parts
+from .address_of_record import PLAIN_USER, aor_parts, plain_aor_parts
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
-from .header_syntax import UNRESERVED
 from .identifiers import CALL_ID_LENGTH, TAG_LENGTH, new_branch, random_token, uuid4_urn
 from .outgoing_headers import FieldLayout, OutgoingHeaders
 from .outgoing_request import OutgoingRequest
@@ -47,9 +45,6 @@ MAX_CHALLENGES_PER_ATTEMPT = 3
 MAX_INTERVAL_RETRIES = 2
 
 _SYSTEM_RANDOM = random.SystemRandom()
-# A Contact user that header_checks' plain address shape reads as the user, so
-# that a plain 2xx Contact starting with our URI is our binding (granted_expiry).
-_PLAIN_USER = re.compile(rf"[{UNRESERVED}]+")
 # The members as module constants: compiled (setup.py), a constant is a C static,
 # while ``RegistrationState.IDLE`` is an attribute lookup on the Enum class (a
 # microsecond or so per registration over the handful every REGISTER passes).
@@ -135,6 +130,7 @@ class Registration:
         "_instance",
         "_instance_value",
         "_interval_retries",
+        "_plain_user",
         "_reg_id",
         "_registrar_text",
         "_registrar_uri",
@@ -164,7 +160,12 @@ class Registration:
     ) -> None:
         """``timer_name`` names the refresh timer in the actions (an owner that keeps
         several usages' timers in one table picks a name of its own)."""
-        scheme, user, host = aor_parts(aor)
+        plain = plain_aor_parts(aor)
+        scheme, user, host = plain if plain is not None else aor_parts(aor)
+        # A Contact user that header_checks' plain address shape reads as the user, so
+        # that a plain 2xx Contact starting with our URI is our binding (granted_expiry);
+        # a plain AOR's user is one (the same PLAIN_USER), checked already.
+        self._plain_user = plain is not None or PLAIN_USER.fullmatch(user) is not None
         if expires <= 0:
             raise ValueError("expires must be positive")
         self._rng = rng or _SYSTEM_RANDOM
@@ -376,8 +377,7 @@ class Registration:
         self._contact_prefix = (
             f'<{contact}>;+sip.instance="{self._instance_value}";reg-id={self._reg_id};expires='
         )
-        plain = _PLAIN_USER.fullmatch(self._contact_user) is not None
-        self._granted_prefix = f"<{contact}>;expires=" if plain else ""
+        self._granted_prefix = f"<{contact}>;expires=" if self._plain_user else ""
 
     def _start_attempt(self, expires: int, now: float) -> Send:
         self._challenges = 0
