@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from sipmessage import URI
@@ -9,13 +10,12 @@ from sipmessage import URI
 from .header_syntax import UNRESERVED
 
 # ``sip:user@host`` with an unescaped user and a host name: the shape of every
-# AOR an engine registers by the thousand. Its scheme, user and host are the
-# three groups, exactly what URI.parse finds (nothing to unescape), read by one
-# regex instead of sipmessage's URI grammar and Parameters (a tenth the cost).
-_PLAIN_AOR = re.compile(
-    rf"(sips?):([{UNRESERVED}]+)@"
-    r"((?:[A-Za-z0-9]+(?:-+[A-Za-z0-9]+)*\.)*[A-Za-z]+(?:-+[A-Za-z0-9]+)*)"
-)
+# AOR an engine registers by the thousand. Its scheme, user and host are
+# exactly what URI.parse finds (nothing to unescape), read by splitting at the
+# first ":" and "@" (neither is in a plain user) and checking the two parts,
+# instead of sipmessage's URI grammar and Parameters (a tenth the cost).
+PLAIN_USER = re.compile(rf"[{UNRESERVED}]+")
+_PLAIN_HOST = re.compile(r"(?:[A-Za-z0-9]+(?:-+[A-Za-z0-9]+)*\.)*[A-Za-z]+(?:-+[A-Za-z0-9]+)*")
 
 
 def identity_user(identity: str) -> str:
@@ -42,11 +42,29 @@ def parse_aor(aor: str) -> URI:
     return uri
 
 
+@functools.lru_cache(maxsize=64)
+def _is_plain_host(host: str) -> bool:
+    """Remembered: the accounts of an engine register with one registrar host or a few,
+    and checking it was half the cost of reading a plain AOR."""
+    return _PLAIN_HOST.fullmatch(host) is not None
+
+
+def plain_aor_parts(aor: str) -> tuple[str, str, str] | None:
+    """The scheme, user and host of a plain ``sip:user@host`` AOR (see PLAIN_USER),
+    None for any other shape: then ``aor_parts`` reads it by the URI grammar."""
+    scheme, _, rest = aor.partition(":")
+    if scheme != "sip" and scheme != "sips":
+        return None
+    user, _, host = rest.partition("@")
+    if PLAIN_USER.fullmatch(user) is None or not _is_plain_host(host):
+        return None
+    return scheme, user, host
+
+
 def aor_parts(aor: str) -> tuple[str, str, str]:
     """The scheme, user and host of ``aor``, as ``parse_aor`` finds them (same errors)."""
-    plain = _PLAIN_AOR.fullmatch(aor)
+    plain = plain_aor_parts(aor)
     if plain is not None:
-        scheme, user, host = plain.groups()
-        return scheme, user, host
+        return plain
     uri = parse_aor(aor)
     return uri.scheme, uri.user or "", uri.host

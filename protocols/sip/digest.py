@@ -48,13 +48,25 @@ _REQUEST_PARTS: dict[tuple[str, str, str, str, str], tuple[str, str]] = {}
 _MAX_REQUEST_PARTS = 256
 
 
-@dataclass(frozen=True, slots=True)
+# The value classes below write their fields in an __init__ of their own
+# (init=False): compiled (setup.py), that is a C function, while the __init__
+# dataclasses generates stays Python code run by the interpreter, several times the
+# cost, for every account created and every challenge answered. Frozen, equality,
+# hash and repr are still dataclasses'.
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class DigestCredentials:
     """A username and password; the password never appears in repr or str."""
 
     username: str
     password: str = field(repr=False)
     realm: str | None = None
+
+    def __init__(self, username: str, password: str, realm: str | None = None) -> None:
+        object.__setattr__(self, "username", username)
+        object.__setattr__(self, "password", password)
+        object.__setattr__(self, "realm", realm)
 
     @classmethod
     def from_private_identity(
@@ -80,11 +92,16 @@ class ChallengeOutcome(enum.Enum):
     """No challenge in the response is one we can answer."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ChallengeVerdict:
     outcome: ChallengeOutcome
     reason: str = ""
     stale: bool = False
+
+    def __init__(self, outcome: ChallengeOutcome, reason: str = "", stale: bool = False) -> None:
+        object.__setattr__(self, "outcome", outcome)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "stale", stale)
 
 
 class _NonceState:
@@ -301,8 +318,10 @@ class DigestClient:
         username = self._credentials.username
         qop = "auth" if challenge.qop else None
         needs_cnonce = qop is not None or algorithm.endswith("-sess")
-        cnonce = f"{self._rng.getrandbits(64):016x}" if needs_cnonce else ""
-        nc = f"{state.count:08x}"
+        # %-formatting, not f"{n:016x}": compiled (setup.py), a format spec in an
+        # f-string is a str.format method call, twice the cost.
+        cnonce = "%016x" % self._rng.getrandbits(64) if needs_cnonce else ""  # noqa: UP031
+        nc = "%08x" % state.count  # noqa: UP031
         ha2, shared_text = _request_parts(challenge, method, uri)
         response = response_from_ha1(
             algorithm,

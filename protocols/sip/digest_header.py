@@ -34,12 +34,22 @@ ALGORITHM_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# The challenge classes write their fields in an __init__ of their own (init=False):
+# compiled (setup.py), that is a C function, while the __init__ dataclasses
+# generates stays Python code run by the interpreter, several times the cost for
+# every challenge read. Frozen, equality, hash and repr are still dataclasses'.
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class Challenge:
     """One challenge of any scheme, its parameter names lower-cased."""
 
     scheme: str
     params: tuple[tuple[str, str], ...]
+
+    def __init__(self, scheme: str, params: tuple[tuple[str, str], ...]) -> None:
+        object.__setattr__(self, "scheme", scheme)
+        object.__setattr__(self, "params", params)
 
     def get(self, name: str) -> str | None:
         for key, value in self.params:
@@ -48,7 +58,7 @@ class Challenge:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class DigestChallenge:
     """A usable Digest challenge; ``proxy`` when it came in Proxy-Authenticate."""
 
@@ -59,6 +69,24 @@ class DigestChallenge:
     opaque: str | None
     stale: bool
     proxy: bool
+
+    def __init__(
+        self,
+        realm: str,
+        nonce: str,
+        algorithm: str,
+        qop: tuple[str, ...],
+        opaque: str | None,
+        stale: bool,
+        proxy: bool,
+    ) -> None:
+        object.__setattr__(self, "realm", realm)
+        object.__setattr__(self, "nonce", nonce)
+        object.__setattr__(self, "algorithm", algorithm)
+        object.__setattr__(self, "qop", qop)
+        object.__setattr__(self, "opaque", opaque)
+        object.__setattr__(self, "stale", stale)
+        object.__setattr__(self, "proxy", proxy)
 
     @property
     def credentials_header(self) -> str:

@@ -5,8 +5,8 @@ a ``ParsedHeaders`` field by field (a Python call per field) and rendering it
 again through sipmessage's ``Headers.__str__`` (a string concatenation per
 line) cost more than everything else in building it. A ``FieldLayout`` is the
 list of field names of one kind of request, prepared once; ``OutgoingHeaders``
-renders the values given in that order with one ``%``-formatting and keeps
-that text.
+renders the values given in that order with one ``str.join`` and keeps that
+text.
 
 The store is still a ``ParsedHeaders``: every read works as on any message,
 and a typed value not given is parsed on its first read. Its field lists are
@@ -25,7 +25,7 @@ from .parsed_headers import ParsedHeaders
 class FieldLayout:
     """The field names, in order, of requests built alike; each name once."""
 
-    __slots__ = ("keys", "names", "template")
+    __slots__ = ("keys", "names", "parts")
 
     def __init__(self, names: tuple[str, ...]) -> None:
         keys = tuple(name.lower() for name in names)
@@ -34,9 +34,15 @@ class FieldLayout:
         self.names = names
         self.keys = keys
         # Headers.__str__'s rendering: "Name: value" lines, then the empty line.
-        # Only the names are written into the template, so a '%' in a value is
-        # just text.
-        self.template = "".join(f"{name.replace('%', '%%')}: %s\r\n" for name in names) + "\r\n"
+        # The text between the values is fixed ("Via: ", "\r\nMax-Forwards: ",
+        # ..., "\r\n\r\n"): kept at the even places of a list whose odd places
+        # take the values, one str.join renders it (a '%'-template cost half as much again).
+        separators = [f"{name}: " for name in names]
+        separators[1:] = [f"\r\n{separator}" for separator in separators[1:]]
+        separators.append("\r\n\r\n" if names else "\r\n")
+        parts = [""] * (2 * len(names) + 1)
+        parts[0::2] = separators
+        self.parts = tuple(parts)
 
 
 class OutgoingHeaders(ParsedHeaders):
@@ -58,7 +64,9 @@ class OutgoingHeaders(ParsedHeaders):
         """
         if len(values) != len(layout.names):
             raise ValueError(f"{len(layout.names)} field values expected, not {len(values)}")
-        self._text: str | None = layout.template % values
+        parts = list(layout.parts)
+        parts[1::2] = values
+        self._text: str | None = "".join(parts)
         self._layout = layout
         self._values = values
         self._typed = {} if typed is None else typed

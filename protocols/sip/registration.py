@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import functools
 import random
-import re
+from typing import Final
 
 from sipmessage import URI, Request, Response
 
 from .actions import CancelTimer, Send, StartTimer
-from .address_of_record import aor_parts
+from .address_of_record import PLAIN_USER, aor_parts, plain_aor_parts
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
-from .header_syntax import UNRESERVED
 from .identifiers import CALL_ID_LENGTH, TAG_LENGTH, new_branch, random_token, uuid4_urn
 from .outgoing_headers import FieldLayout, OutgoingHeaders
 from .outgoing_request import OutgoingRequest
@@ -46,18 +45,28 @@ MAX_CHALLENGES_PER_ATTEMPT = 3
 MAX_INTERVAL_RETRIES = 2
 
 _SYSTEM_RANDOM = random.SystemRandom()
-# A Contact user that header_checks' plain address shape reads as the user, so
-# that a plain 2xx Contact starting with our URI is our binding (granted_expiry).
-_PLAIN_USER = re.compile(rf"[{UNRESERVED}]+")
-_I = RegistrationInput
-_S = RegistrationState
+# The members as module constants: compiled (setup.py), a constant is a C static,
+# while ``RegistrationState.IDLE`` is an attribute lookup on the Enum class (a
+# microsecond or so per registration over the handful every REGISTER passes).
+_IDLE: Final = RegistrationState.IDLE
+_REGISTERING: Final = RegistrationState.REGISTERING
+_REGISTERED: Final = RegistrationState.REGISTERED
+_UNREGISTERING: Final = RegistrationState.UNREGISTERING
+_REGISTER: Final = RegistrationInput.REGISTER
+_UNREGISTER: Final = RegistrationInput.UNREGISTER
+_REFRESH_TIMER: Final = RegistrationInput.REFRESH_TIMER
+_RETRY: Final = RegistrationInput.RETRY
+_ACCEPTED: Final = RegistrationInput.ACCEPTED
+_REJECTED: Final = RegistrationInput.REJECTED
+_REQUEST_FAILED: Final = RegistrationInput.REQUEST_FAILED
+_TRANSPORT_RESET: Final = RegistrationInput.TRANSPORT_RESET
 
 
 MAX_FORWARDS = "70"
 SUPPORTED = "path, outbound"
 # Every REGISTER's fields, in this order; the credentials (one field per
 # realm's header) go between these and Content-Length.
-_REGISTER = FieldLayout(
+_REGISTER_FIELDS = FieldLayout(
     (
         "Via",
         "Max-Forwards",
@@ -87,7 +96,7 @@ def _layout(credential_names: tuple[str, ...]) -> FieldLayout | None:
     """The REGISTER layout with these credential fields, None when a name repeats."""
     if len(set(credential_names)) != len(credential_names):
         return None
-    return FieldLayout((*_REGISTER.names, *credential_names, "Content-Length"))
+    return FieldLayout((*_REGISTER_FIELDS.names, *credential_names, "Content-Length"))
 
 
 @functools.lru_cache(maxsize=64)
@@ -121,6 +130,7 @@ class Registration:
         "_instance",
         "_instance_value",
         "_interval_retries",
+        "_plain_user",
         "_reg_id",
         "_registrar_text",
         "_registrar_uri",
@@ -150,7 +160,12 @@ class Registration:
     ) -> None:
         """``timer_name`` names the refresh timer in the actions (an owner that keeps
         several usages' timers in one table picks a name of its own)."""
-        scheme, user, host = aor_parts(aor)
+        plain = plain_aor_parts(aor)
+        scheme, user, host = plain if plain is not None else aor_parts(aor)
+        # A Contact user that header_checks' plain address shape reads as the user, so
+        # that a plain 2xx Contact starting with our URI is our binding (granted_expiry);
+        # a plain AOR's user is one (the same PLAIN_USER), checked already.
+        self._plain_user = plain is not None or PLAIN_USER.fullmatch(user) is not None
         if expires <= 0:
             raise ValueError("expires must be positive")
         self._rng = rng or _SYSTEM_RANDOM
@@ -182,7 +197,7 @@ class Registration:
         self._cseq = 0
         self._expires = expires
         self._digest = DigestClient(credentials, self._rng)
-        self._state = _S.IDLE
+        self._state = _IDLE
         self._in_flight: Request | None = None
         self._in_flight_expires = 0
         self._sent_at = 0.0
@@ -231,8 +246,8 @@ class Registration:
 
     def register(self, now: float) -> list[RegistrationOutput]:
         """Start (or refresh now) the binding."""
-        was_registered = self._state is _S.REGISTERED
-        self._state = next_state(self._state, _I.REGISTER)
+        was_registered = self._state is _REGISTERED
+        self._state = next_state(self._state, _REGISTER)
         send = self._start_attempt(self._expires, now)
         if was_registered:
             return [CancelTimer(name=self._timer), send]
@@ -241,19 +256,19 @@ class Registration:
     def unregister(self, now: float) -> list[RegistrationOutput]:
         """Remove the binding (Expires: 0); waits for a REGISTER already in flight."""
         previous = self._state
-        self._state = next_state(self._state, _I.UNREGISTER)
+        self._state = next_state(self._state, _UNREGISTER)
         self._expires_at = None
-        if previous is _S.REGISTERING:
+        if previous is _REGISTERING:
             return []
         send = self._start_attempt(0, now)
-        if previous is _S.REGISTERED:
+        if previous is _REGISTERED:
             return [CancelTimer(name=self._timer), send]
         return [send]
 
     def timer_fired(self, name: str, now: float) -> list[RegistrationOutput]:
-        if name != self._timer or self._state is not _S.REGISTERED:
+        if name != self._timer or self._state is not _REGISTERED:
             return []  # a timer that lost a race with a cancel
-        self._state = next_state(self._state, _I.REFRESH_TIMER)
+        self._state = next_state(self._state, _REFRESH_TIMER)
         return [self._start_attempt(self._expires, now)]
 
     def adopt_challenge(self, challenge: DigestChallenge) -> bool:
@@ -283,8 +298,8 @@ class Registration:
         registrar replaces the old flow's binding rather than adding one.
         """
         del now  # part of the uniform signature; nothing here depends on time
-        was_registered = self._state is _S.REGISTERED
-        self._state = next_state(self._state, _I.TRANSPORT_RESET)
+        was_registered = self._state is _REGISTERED
+        self._state = next_state(self._state, _TRANSPORT_RESET)
         self._in_flight = None
         self._expires_at = None
         self._accepted_challenge = None
@@ -302,33 +317,36 @@ class Registration:
         if self._in_flight is None:
             return []
         self._in_flight = None
-        self._state = next_state(self._state, _I.REQUEST_FAILED)
-        if self._state is _S.IDLE:
+        self._state = next_state(self._state, _REQUEST_FAILED)
+        if self._state is _IDLE:
             return [Unregistered(confirmed=False)]
         return [RegistrationFailed(code=code, reason=reason, local=True)]
 
     def receive_response(self, response: Response, now: float) -> list[RegistrationOutput]:
         request = self._in_flight
-        if request is None or not self._answers(request, response) or response.code < 200:
+        if request is None or not self._answers(request, response):
+            return []
+        code = response.code
+        if code < 200:
             return []
         self._in_flight = None
-        if self._state is _S.UNREGISTERING and self._in_flight_expires > 0:
+        if self._state is _UNREGISTERING and self._in_flight_expires > 0:
             return self._after_deferred_register(request, response, now)
         if self._adoption_suspect:
             # The REGISTER after a 403 to borrowed credentials went out without them: a
             # challenge or a success now says the 403 was about the nonce, not the user.
             self._adoption_suspect = False
-            self._adoption_refused = response.code in (401, 407) or 200 <= response.code < 300
-        if response.code in (401, 407):
+            self._adoption_refused = code in (401, 407) or 200 <= code < 300
+        if code in (401, 407):
             return self._on_challenge(request, response, now)
-        if response.code == 403 and self._digest.sent_adopted(request):
+        if code == 403 and self._digest.sent_adopted(request):
             # Maybe not a verdict on us: the credentials were for someone else's nonce.
             self._digest.drop_adopted()
             self._adoption_suspect = True
             return self._retry(now)
-        if response.code == 423:
+        if code == 423:
             return self._on_interval_too_brief(request, response, now)
-        if 200 <= response.code < 300:
+        if 200 <= code < 300:
             return self._on_success(response, now)
         return self._on_failure(response)
 
@@ -359,8 +377,7 @@ class Registration:
         self._contact_prefix = (
             f'<{contact}>;+sip.instance="{self._instance_value}";reg-id={self._reg_id};expires='
         )
-        plain = _PLAIN_USER.fullmatch(self._contact_user) is not None
-        self._granted_prefix = f"<{contact}>;expires=" if plain else ""
+        self._granted_prefix = f"<{contact}>;expires=" if self._plain_user else ""
 
     def _start_attempt(self, expires: int, now: float) -> Send:
         self._challenges = 0
@@ -394,7 +411,7 @@ class Registration:
         else:
             # Several credentials under one header name (several realms): they
             # share one field, which the general store's add() gives them.
-            headers = OutgoingHeaders(_REGISTER, values, client_key=(branch, "REGISTER"))
+            headers = OutgoingHeaders(_REGISTER_FIELDS, values, client_key=(branch, "REGISTER"))
             for name, value in credentials:
                 headers.add(name, value)
             headers.add("Content-Length", "0")
@@ -407,15 +424,15 @@ class Registration:
         return Send(message=request)
 
     def _retry(self, now: float) -> list[RegistrationOutput]:
-        self._state = next_state(self._state, _I.RETRY)
+        self._state = next_state(self._state, _RETRY)
         return [self._send(self._in_flight_expires, now)]
 
     def _fail(
         self, code: int, reason: str, retry_after: int | None = None
     ) -> list[RegistrationOutput]:
-        self._state = next_state(self._state, _I.REJECTED)
+        self._state = next_state(self._state, _REJECTED)
         self._expires_at = None
-        if self._state is _S.IDLE:
+        if self._state is _IDLE:
             return [Unregistered(confirmed=False)]
         return [RegistrationFailed(code=code, reason=reason, retry_after=retry_after)]
 
@@ -446,8 +463,8 @@ class Registration:
         return self._retry(now)
 
     def _on_success(self, response: Response, now: float) -> list[RegistrationOutput]:
-        if self._state is _S.UNREGISTERING:
-            self._state = next_state(self._state, _I.ACCEPTED)
+        if self._state is _UNREGISTERING:
+            self._state = next_state(self._state, _ACCEPTED)
             return [Unregistered(confirmed=True)]
         granted = granted_expiry(
             response,
@@ -458,7 +475,7 @@ class Registration:
         )
         if granted <= 0:
             return self._fail(response.code, "registrar kept no binding for our contact")
-        self._state = next_state(self._state, _I.ACCEPTED)
+        self._state = next_state(self._state, _ACCEPTED)
         self._accepted_challenge = self._digest.take_learned()
         delay = refresh_delay(granted, self._sent_at, now, self._rng)
         self._expires_at = self._sent_at + granted

@@ -14,16 +14,25 @@ from dataclasses import dataclass
 
 from .errors import LocalProtocolError
 
+# The events write their fields in an __init__ of their own (init=False): compiled
+# (setup.py), that is a C function, while the __init__ dataclasses generates stays
+# Python code run by the interpreter, several times the cost, for every REGISTER
+# answered. Frozen, equality, hash and repr are still dataclasses'.
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+
+@dataclass(frozen=True, kw_only=True, slots=True, init=False)
 class Registered:
     """The registrar accepted the binding for ``expires`` seconds."""
 
     expires: int
     refresh_in: float
 
+    def __init__(self, *, expires: int, refresh_in: float) -> None:
+        object.__setattr__(self, "expires", expires)
+        object.__setattr__(self, "refresh_in", refresh_in)
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+
+@dataclass(frozen=True, kw_only=True, slots=True, init=False)
 class RegistrationFailed:
     """A REGISTER ended without a binding.
 
@@ -37,12 +46,23 @@ class RegistrationFailed:
     retry_after: int | None = None
     local: bool = False
 
+    def __init__(
+        self, *, code: int, reason: str, retry_after: int | None = None, local: bool = False
+    ) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "retry_after", retry_after)
+        object.__setattr__(self, "local", local)
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+
+@dataclass(frozen=True, kw_only=True, slots=True, init=False)
 class Unregistered:
     """The binding is gone; ``confirmed`` when the registrar said so with a 2xx."""
 
     confirmed: bool = True
+
+    def __init__(self, *, confirmed: bool = True) -> None:
+        object.__setattr__(self, "confirmed", confirmed)
 
 
 RegistrationEvent = Registered | RegistrationFailed | Unregistered

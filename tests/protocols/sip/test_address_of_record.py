@@ -1,12 +1,22 @@
-"""``aor_parts`` reads the plain ``sip:user@host`` shape by one regex: it must find
-exactly what ``parse_aor`` (sipmessage's URI grammar) finds, and refuse the same AORs."""
+"""``aor_parts`` reads the plain ``sip:user@host`` shape by splitting it and checking
+user and host: it must find exactly what ``parse_aor`` (sipmessage's URI grammar) finds,
+and refuse the same AORs."""
 
 from __future__ import annotations
+
+import re
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from protocols.sip.address_of_record import _PLAIN_AOR, aor_parts, identity_user, parse_aor
+from protocols.sip.address_of_record import aor_parts, identity_user, parse_aor, plain_aor_parts
+from protocols.sip.header_syntax import UNRESERVED
+
+# The one regex that read the plain shape before: the split must accept the same AORs.
+PLAIN_AOR = re.compile(
+    rf"(sips?):([{UNRESERVED}]+)@"
+    r"((?:[A-Za-z0-9]+(?:-+[A-Za-z0-9]+)*\.)*[A-Za-z]+(?:-+[A-Za-z0-9]+)*)"
+)
 
 LABEL = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9-]{0,6}[A-Za-z0-9])?", fullmatch=True)
 USER = st.text(alphabet="abcXYZ019-_.!~*'()%;:@&=+$,?/ ", min_size=0, max_size=12)
@@ -45,13 +55,15 @@ def _fast(aor: str) -> tuple[str, str, str] | type[ValueError]:
 @example("sip:@example.com")
 def test_aor_parts_is_what_parse_aor_finds(aor: str) -> None:
     assert _fast(aor) == _general(aor)
+    plain = PLAIN_AOR.fullmatch(aor)
+    assert plain_aor_parts(aor) == (None if plain is None else plain.groups())
 
 
 @given(st.sampled_from(["sip", "sips"]), st.from_regex(r"[a-z0-9._-]{1,12}", fullmatch=True), HOST)
 def test_plain_aors_take_the_fast_path(scheme: str, user: str, host: str) -> None:
     aor = f"{scheme}:{user}@{host}"
     if host.rsplit(".", 1)[-1].isalpha():  # sipmessage's top label: letters, maybe dashed
-        assert _PLAIN_AOR.fullmatch(aor) is not None
+        assert plain_aor_parts(aor) == (scheme, user, host)
     assert _fast(aor) == _general(aor)
 
 

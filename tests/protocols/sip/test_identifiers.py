@@ -35,6 +35,15 @@ def test_the_same_seed_gives_the_same_tokens() -> None:
     assert random_token(22, random.Random(5)) != random_token(22, random.Random(6))
 
 
+@given(st.integers(min_value=0, max_value=2**32), st.integers(min_value=0, max_value=64))
+def test_a_token_is_the_seeded_sources_randbytes(seed: int, length: int) -> None:
+    """Drawn by getrandbits, a token is what Random.randbytes gave: the same values
+    for the same seed as before."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz012345"
+    expected = "".join(alphabet[byte % 32] for byte in random.Random(seed).randbytes(length))
+    assert random_token(length, random.Random(seed)) == expected
+
+
 def test_every_character_is_equally_likely() -> None:
     counts = collections.Counter("".join(random_token(64, random.Random(i)) for i in range(500)))
     assert len(counts) == 32

@@ -20,7 +20,7 @@ from protocols.sip.parsed_headers import ParsedHeaders
 from protocols.sip.transaction_matching import branch_and_method
 
 NAMES = st.text(TOKEN_CHARS, min_size=1, max_size=12)
-# Any text a value may hold, '%' included (the template must not read it).
+# Any text a value may hold, '%' included (rendering must not read it).
 VALUES = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"))
 FIELDS = st.lists(st.tuples(NAMES, VALUES), max_size=8, unique_by=lambda f: f[0].lower())
 CHANGES = st.lists(
