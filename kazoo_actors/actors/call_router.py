@@ -32,7 +32,7 @@ from typing import Any
 
 import attrs
 import trio
-from sipmessage import URI, Request, Via
+from sipmessage import Request, Via
 
 from kazoo_actors.actors.call import CallActor
 from kazoo_actors.actors.call_fast_path import answer_now, hangup_now, place_now, sip_now
@@ -54,6 +54,7 @@ from media.options import MediaOptions
 from media.sinks import AudioSink
 from media.sources import AudioSource
 from protocols.sip.actions import Send
+from protocols.sip.configured_uri import parse_configured_uri
 from protocols.sip.digest import DigestClient, DigestCredentials
 from protocols.sip.errors import ParseError
 from protocols.sip.replies import response_to
@@ -206,7 +207,7 @@ class CallRouter:
         settings = self._settings
         if settings is not None and settings.contact == contact:
             return settings
-        host = URI.parse(contact).host
+        host = parse_configured_uri(contact, "contact").host
         secure = (self.params.ws_url or "").startswith("wss:")
         self._settings = CallSettings(
             account=self.account,

@@ -7,15 +7,16 @@ import re
 
 from sipmessage import URI
 
-from .header_syntax import UNRESERVED
+from .configured_uri import parse_configured_uri
+from .header_syntax import HOSTNAME, UNRESERVED
 
 # ``sip:user@host`` with an unescaped user and a host name: the shape of every
 # AOR an engine registers by the thousand. Its scheme, user and host are
-# exactly what URI.parse finds (nothing to unescape), read by splitting at the
+# exactly what parse_aor finds (nothing to unescape), read by splitting at the
 # first ":" and "@" (neither is in a plain user) and checking the two parts,
-# instead of sipmessage's URI grammar and Parameters (a tenth the cost).
+# instead of the whole URI grammar and its Parameters (a tenth the cost).
 PLAIN_USER = re.compile(rf"[{UNRESERVED}]+")
-_PLAIN_HOST = re.compile(r"(?:[A-Za-z0-9]+(?:-+[A-Za-z0-9]+)*\.)*[A-Za-z]+(?:-+[A-Za-z0-9]+)*")
+_PLAIN_HOST = re.compile(HOSTNAME)
 
 
 def identity_user(identity: str) -> str:
@@ -36,7 +37,7 @@ def identity_user(identity: str) -> str:
 
 def parse_aor(aor: str) -> URI:
     """The URI of ``aor``; ValueError (a configuration error) unless it has a user and a host."""
-    uri = URI.parse(aor)
+    uri = parse_configured_uri(aor, "address of record")
     if not uri.user or not uri.host:
         raise ValueError(f"address of record {aor!r} needs a user and a host")
     return uri

@@ -48,8 +48,8 @@ _PLAIN_PARAMS_RE = re.compile(rf"(?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)*
 # the RFC's form, alnum [*(alnum / "-") alnum], backtracks through every label
 # and costs ~20 % more (every address and Via has a host).
 _ESCAPED = r"%[0-9A-Fa-f]{2}"
-_HOSTNAME = r"(?:(?!-)[A-Za-z0-9\-]+(?<!-)\.)*(?=[A-Za-z])[A-Za-z0-9\-]+(?<!-)\.?"
-HOST = rf"(?:{_HOSTNAME}|{sipgrammar.IPV4ADDRESS}|{sipgrammar.IPV6REFERENCE})"
+HOSTNAME = r"(?:(?!-)[A-Za-z0-9\-]+(?<!-)\.)*(?=[A-Za-z])[A-Za-z0-9\-]+(?<!-)\.?"
+HOST = rf"(?:{HOSTNAME}|{sipgrammar.IPV4ADDRESS}|{sipgrammar.IPV6REFERENCE})"
 # RFC 3261 s.25.1 unreserved (alphanum / mark), for a character class.
 UNRESERVED = r"A-Za-z0-9\-_.!~*'()"
 _USER_RE = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|{_ESCAPED})+")

@@ -36,6 +36,7 @@ from sipmessage import URI, Address, Request, Response, Via
 
 from . import checked_headers
 from .actions import CancelTimer, Send, StartTimer
+from .configured_uri import parse_configured_uri
 from .dialog import Dialog, DialogState, creates_dialog, id_for_request
 from .digest import ChallengeOutcome, DigestClient
 from .dtmf_relay import CONTENT_TYPE as DTMF_RELAY
@@ -107,9 +108,7 @@ def _target(target: str) -> tuple[URI, str]:
 
     Kept per target text: a load test calls the same few targets over and over, and
     parsing then rendering the URI again was a fifth of building an INVITE."""
-    uri = URI.parse(target)
-    if uri.scheme not in ("sip", "sips"):
-        raise ValueError(f"not a SIP URI: {target!r}")
+    uri = parse_configured_uri(target, "call target")
     return uri, str(Address(uri=uri))
 
 

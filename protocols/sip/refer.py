@@ -25,11 +25,14 @@ from sipmessage import URI, Address, Request, Response
 
 from . import checked_headers
 from .actions import CancelTimer, Send, StartTimer
+from .configured_uri import SIP_SCHEMES, parse_configured_uri
 from .dialog import Dialog, DialogState
 from .errors import ParseError
 from .replies import response_to
 from .respond_action import Respond
 from .sipfrag import parse_sipfrag_status
+
+_TRANSFER_SCHEMES = (*SIP_SCHEMES, "tel")
 
 SIPFRAG = "message/sipfrag"
 TIMER_REFER = "refer"
@@ -99,9 +102,7 @@ class OutgoingRefer:
         referred_by: str,
         timeout: float = DEFAULT_TRANSFER_TIMEOUT,
     ) -> None:
-        uri = URI.parse(target)  # ValueError for a target that is not a URI
-        if uri.scheme not in ("sip", "sips", "tel"):
-            raise ValueError(f"cannot transfer to {target!r}: not a SIP URI")
+        uri = parse_configured_uri(target, "transfer target", _TRANSFER_SCHEMES)
         self._dialog = dialog
         self.target = str(uri)
         self.referred_by = referred_by

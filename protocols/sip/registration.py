@@ -18,6 +18,7 @@ from sipmessage import URI, Request, Response
 
 from .actions import CancelTimer, Send, StartTimer
 from .address_of_record import PLAIN_USER, aor_parts, plain_aor_parts
+from .configured_uri import parse_configured_uri
 from .digest import ChallengeOutcome, DigestClient, DigestCredentials
 from .digest_header import DigestChallenge
 from .identifiers import CALL_ID_LENGTH, TAG_LENGTH, new_branch, random_token, uuid4_urn
@@ -102,7 +103,7 @@ def _layout(credential_names: tuple[str, ...]) -> FieldLayout | None:
 @functools.lru_cache(maxsize=64)
 def _registrar_uri(text: str) -> tuple[URI, str]:
     """Parsed and rendered once per registrar: thousands of accounts usually share a few."""
-    uri = URI.parse(text)
+    uri = parse_configured_uri(text, "registrar")
     return uri, str(uri)
 
 

@@ -27,7 +27,7 @@ import enum
 import random
 from dataclasses import dataclass
 
-from sipmessage import URI, Parameters, Request, Response, Via
+from sipmessage import Parameters, Request, Response, Via
 
 from .actions import CancelTimer, Send, StartTimer
 from .address_of_record import parse_aor
@@ -281,7 +281,7 @@ class Subscription:
         self._cseq += 1
         request = start_request(
             "SUBSCRIBE",
-            URI.parse(self._aor),
+            parse_aor(self._aor),
             via=Via(
                 self._transport, self._via_host, parameters=Parameters(branch=new_branch(self._rng))
             ),

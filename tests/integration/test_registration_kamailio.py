@@ -53,6 +53,20 @@ async def test_register_refresh_and_logout(kamailio: KamailioServer) -> None:
     assert "disconnected" not in recorder.keys
 
 
+async def test_a_realm_whose_top_label_ends_in_a_digit_registers(
+    kamailio: KamailioServer,
+) -> None:
+    # "pbx1" is a valid host name (RFC 3261 s.25.1) that sipmessage's URI.parse refused.
+    recorder = Recorder()
+    async with open_engine() as engine:
+        account = await engine.register(lab_params(kamailio, "dave", recorder, realm="pbx1"))
+        await recorder.wait_for("connected")
+        assert account.state is AccountState.REGISTERED
+        await account.logout()
+        assert account.statistics().state == "logged out"
+    assert recorder.keys == ["connected"]
+
+
 async def test_events_iterator_sees_connected_and_logged_out(kamailio: KamailioServer) -> None:
     async with open_engine() as engine:
         account = await engine.register(lab_params(kamailio, "bob"))

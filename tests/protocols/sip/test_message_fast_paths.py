@@ -266,7 +266,7 @@ def test_the_host_rule_is_the_rfc_hostname(text: str) -> None:
     """Same texts accepted, and the same prefix taken where a host only starts a
     value (Via's general rule reads on from where the host ends)."""
     rfc = re.compile(_RFC_HOSTNAME)
-    ours = re.compile(syntax._HOSTNAME)
+    ours = re.compile(syntax.HOSTNAME)
     assert (ours.fullmatch(text) is None) is (rfc.fullmatch(text) is None)
     found, expected = ours.match(text), rfc.match(text)
     assert (found and found.end()) == (expected and expected.end())
