@@ -6,6 +6,7 @@ import functools
 import inspect
 import os
 import random
+import re
 from collections.abc import Callable
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from protocols.sip.address_of_record import identity_user
+from protocols.sip.header_syntax import HOST
 from protocols.sip.identifiers import uuid4_urn
 
 Callback = Callable[..., Any]
@@ -44,6 +46,24 @@ def _non_empty(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty string")
     return value
+
+
+def _check_realm(name: str, value: object) -> None:
+    realm = _non_empty(name, value)
+    if not _is_host(realm):
+        raise ValueError(
+            f"{name} must be a host name or IP address (the account registers "
+            f"sip:user@{name}), got {value!r}"
+        )
+
+
+# An engine's accounts share one realm or a few: each is checked once.
+@functools.lru_cache(maxsize=64)
+def _is_host(text: str) -> bool:
+    return _HOST.fullmatch(text) is not None
+
+
+_HOST = re.compile(HOST)
 
 
 def _check_identity(name: str, value: object) -> None:
@@ -134,7 +154,7 @@ class RegisterParams:
         # the settings untyped: compiled by mypyc (setup.py), a typed read of a wrong type
         # would raise mypyc's own TypeError before the check that names the setting.
         settings: Any = self
-        _non_empty("realm", settings.realm)
+        _check_realm("realm", settings.realm)
         _check_identity("private_identity", settings.private_identity)
         if settings.public_identity != settings.private_identity:  # else checked just above
             _check_identity("public_identity", settings.public_identity)

@@ -43,6 +43,11 @@ def test_identities_accept_bare_users_and_uris(identity: str) -> None:
     assert p.aor == "sip:alice@example.test"
 
 
+@pytest.mark.parametrize("realm", ["pbx1", "kazoo.test", "127.0.0.1", "[::1]", "example.com."])
+def test_any_rfc_3261_host_is_a_realm(realm: str) -> None:
+    assert params(realm=realm).aor == f"sip:alice@{realm}"
+
+
 def test_password_never_in_repr() -> None:
     assert "s3cret" not in repr(params())
 
@@ -53,6 +58,8 @@ def test_password_never_in_repr() -> None:
         ({"ws_url": "http://x"}, "ws_url"),
         ({"ws_url": None}, "ws_url"),
         ({"realm": " "}, "realm"),
+        ({"realm": "pbx_1"}, "^realm must be a host name or IP address"),
+        ({"realm": "-pbx"}, "^realm must be a host name or IP address"),
         ({"private_identity": "a b"}, "private_identity"),
         ({"reconnect_delay": 1999}, "reconnect_delay"),
         ({"force_rtmp": True}, "rtmp_url"),
