@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from protocols.sip.address_of_record import identity_user
+from protocols.sip.address_of_record import aor_parts, identity_user
 from protocols.sip.header_syntax import HOST
 from protocols.sip.identifiers import uuid4_urn
 
@@ -64,6 +64,15 @@ def _is_host(text: str) -> bool:
 
 
 _HOST = re.compile(HOST)
+
+
+def _check_aor(name: str, aor: str) -> None:
+    # The user must be one a SIP URI can hold ('#' or a space, say, would need escaping):
+    # refused here, naming the setting, rather than by engine.register.
+    try:
+        aor_parts(aor)
+    except ValueError as exc:
+        raise ValueError(f"{name} must give a valid SIP address of record: {exc}") from None
 
 
 def _check_identity(name: str, value: object) -> None:
@@ -158,6 +167,7 @@ class RegisterParams:
         _check_identity("private_identity", settings.private_identity)
         if settings.public_identity != settings.private_identity:  # else checked just above
             _check_identity("public_identity", settings.public_identity)
+        _check_aor("public_identity", settings.aor)
         if not isinstance(settings.password, str):
             raise _wrong_type("password", str, settings.password)
         if settings.ws_url is not None:

@@ -14,6 +14,7 @@ from kazoo_actors.params import (
     _check_identity,
     _check_identity_fully,
 )
+from protocols.sip.address_of_record import aor_parts, identity_user
 
 
 def params(**overrides: object) -> RegisterParams:
@@ -60,6 +61,7 @@ def test_password_never_in_repr() -> None:
         ({"realm": " "}, "realm"),
         ({"realm": "pbx_1"}, "^realm must be a host name or IP address"),
         ({"realm": "-pbx"}, "^realm must be a host name or IP address"),
+        ({"public_identity": "al#ice"}, "^public_identity must give a valid SIP address of record"),
         ({"private_identity": "a b"}, "private_identity"),
         ({"reconnect_delay": 1999}, "reconnect_delay"),
         ({"force_rtmp": True}, "rtmp_url"),
@@ -181,10 +183,22 @@ def test_the_identity_fast_path_judges_as_the_full_check(value: object) -> None:
 def test_an_identity_shared_by_both_fields_is_judged_once_with_the_same_result(
     value: str,
 ) -> None:
-    # public_identity equal to private_identity is not checked again.
+    # public_identity equal to private_identity is not checked again as an identity;
+    # the address of record it forms (sip:user@realm) still is.
     try:
         made: RegisterParams | None = params(private_identity=value, public_identity=value)
     except ValueError as exc:
-        assert str(exc).startswith("private_identity ")
+        assert str(exc).startswith(
+            ("private_identity ", "public_identity must give a valid SIP address of record")
+        )
         made = None
-    assert (made is None) == (_outcome(_check_identity_fully, value) is not None)
+    valid = _outcome(_check_identity_fully, value) is None and _forms_an_aor(value)
+    assert (made is not None) == valid
+
+
+def _forms_an_aor(identity: str) -> bool:
+    try:
+        aor_parts(f"sip:{identity_user(identity)}@example.test")
+    except ValueError:
+        return False
+    return True
