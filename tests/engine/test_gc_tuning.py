@@ -15,9 +15,12 @@ from kazoo_actors import gc_tuning
 from kazoo_actors.engine import open_engine
 from kazoo_actors.gc_tuning import (
     ENGINE_GC_THRESHOLDS,
+    SAMPLE_EVERY,
+    SAMPLE_GARBAGE_LIMIT,
     THAW_CPU_SHARE,
     THAW_MIN_INTERVAL,
-    _freeze_survivors,
+    WALKS_AFTER_GARBAGE,
+    _on_collection,
     collector_tuned,
     thaw,
 )
@@ -73,8 +76,71 @@ def test_young_survivors_are_frozen_and_released_on_exit(
         assert gc.is_tracked(survivor)
         assert not any(found is survivor for found in gc.get_objects())
     assert gc.get_freeze_count() == 0
-    assert _freeze_survivors not in gc.callbacks
+    assert _on_collection not in gc.callbacks
     assert gc.get_threshold() == default_thresholds
+
+
+def _young_collections(count: int) -> None:
+    for _ in range(count):
+        gc.collect(0)
+
+
+def test_young_collections_between_samples_freeze_without_walking() -> None:
+    with collector_tuned():
+        node = _Node()
+        gone = weakref.ref(node)
+        del node
+        gc.collect(0)  # the first of SAMPLE_EVERY: not walked, the garbage cycle is frozen
+        assert gone() is not None
+        _young_collections(SAMPLE_EVERY - 1)  # the sample walks only what came since
+        assert gone() is not None
+        assert thaw() > 0.0
+        assert gone() is None
+
+
+def test_every_sample_walks_its_generation_and_frees_its_cycles() -> None:
+    with collector_tuned():
+        _young_collections(SAMPLE_EVERY - 1)
+        node = _Node()
+        gone = weakref.ref(node)
+        del node
+        gc.collect(0)  # a sample
+        assert gone() is None
+
+
+def test_a_sample_full_of_cycles_has_the_next_collections_walked() -> None:
+    with collector_tuned():
+        _young_collections(SAMPLE_EVERY - 1)
+        garbage = [_Node() for _ in range(SAMPLE_GARBAGE_LIMIT)]
+        del garbage
+        gc.collect(0)  # a sample that finds the limit: the next ones are walked
+        for _ in range(WALKS_AFTER_GARBAGE):
+            node = _Node()
+            gone = weakref.ref(node)
+            del node
+            gc.collect(0)
+            assert gone() is None
+        node = _Node()
+        gone = weakref.ref(node)
+        del node
+        gc.collect(0)  # walks owed are done, and this one is no sample
+        assert gone() is not None
+        thaw()
+
+
+def test_a_program_making_cyclic_garbage_does_not_pile_it_up_frozen(
+    default_thresholds: tuple[int, int, int],
+) -> None:
+    young = ENGINE_GC_THRESHOLDS[0]
+    with collector_tuned():
+        gc.collect(0)  # freezes what the process held before, as any first collection would
+        frozen_before = gc.get_freeze_count()
+        for _ in range(60 * young):  # ~60 automatic young collections' worth
+            _Node()
+        piled = gc.get_freeze_count() - frozen_before
+    # Before the first sample finds them, SAMPLE_EVERY - 2 more generations of cycles are
+    # frozen unwalked; after it, every collection is walked while cycles keep coming.
+    assert piled < SAMPLE_EVERY * young
 
 
 def test_thaw_collects_a_frozen_cycle_that_became_garbage() -> None:
@@ -97,7 +163,7 @@ def test_a_host_that_froze_objects_keeps_its_frozen_set(
     try:
         frozen = gc.get_freeze_count()
         with collector_tuned():
-            assert _freeze_survivors not in gc.callbacks
+            assert _on_collection not in gc.callbacks
             assert gc.get_threshold() == ENGINE_GC_THRESHOLDS
             assert thaw() == 0.0
         assert gc.get_freeze_count() == frozen
@@ -112,10 +178,10 @@ def test_engines_may_stop_in_any_order(default_thresholds: tuple[int, int, int])
     assert gc.get_threshold() == (20_000, 50, 100)
     first.__exit__(None, None, None)
     assert gc.get_threshold() == (20_000, 50, 100)
-    assert _freeze_survivors in gc.callbacks
+    assert _on_collection in gc.callbacks
     second.__exit__(None, None, None)
     assert gc.get_threshold() == default_thresholds
-    assert _freeze_survivors not in gc.callbacks
+    assert _on_collection not in gc.callbacks
     assert gc.get_freeze_count() == 0
 
 
