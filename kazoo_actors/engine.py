@@ -298,9 +298,10 @@ async def open_engine(
     ``monitor_connectivity=False`` runs no connectivity monitor at all (each
     account can still turn its own notifications off).
     ``tune_gc=True`` raises CPython's garbage-collector thresholds and freezes
-    settled objects while the engine runs, with a full collection every two minutes
-    or less often (see ``kazoo_actors.gc_tuning``: the collector's walks over
-    settled accounts cost up to a fifth of the CPU of registering thousands).
+    settled objects while the engine runs, walking only one young collection in
+    eight, with a full collection every two minutes or less often (see
+    ``kazoo_actors.gc_tuning``: the collector's walks over settled accounts cost
+    up to a fifth of the CPU of registering thousands).
     It changes settings of the whole process, so a library leaves it off by
     default; the command-line tools, which own their process, turn it on.
     ``share_challenges`` lets an account send credentials in its first REGISTER
