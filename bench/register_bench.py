@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/register_bench.py                  # 10,000 accounts each
     .venv/bin/python bench/register_bench.py --accounts 2000 --hold 30
+    .venv/bin/python bench/register_bench.py --rounds 3      # alternating, with medians
 
 Each peer runs in its own process (so RSS is its own) with at most --concurrency connection
 attempts in flight, registers its accounts (one WebSocket each, digest auth), holds them
 --hold seconds measuring idle CPU, then unregisters. Prints a table and the ratios; --json
-writes both reports. Targets from issue 3: >= 2,500 registrations/s and >= 2x JsSIP,
+writes both reports. The machines here change speed by a third within minutes: --rounds N
+runs the pair N times, alternating, against the same server, and ends with each round's
+rates and the medians. Targets from issue 3: >= 2,500 registrations/s and >= 2x JsSIP,
 <= 20 KB RSS per account, idle CPU < 5 % of a core.
 """
 
@@ -14,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +70,7 @@ ROWS = (
 )
 
 
-def _value(report: dict[str, Any] | None, key: str | tuple[str, str]) -> float | None:
+def _value(report: Mapping[str, Any] | None, key: str | tuple[str, str]) -> float | None:
     if report is None:
         return None
     value = report[key[0]].get(key[1]) if isinstance(key, tuple) else report.get(key)
@@ -92,33 +97,68 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=30.0, help="seconds of idle measurement")
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--skip-jssip", action="store_true")
-    parser.add_argument("--json", type=Path, help="write both reports here")
+    parser.add_argument("--rounds", type=int, default=1, help="engine/JsSIP pairs, alternating")
+    parser.add_argument("--json", type=Path, help="write every report here")
     args = parser.parse_args()
 
+    rounds: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     with KamailioServer(bench_settings(args.accounts, children=2, tcp_children=2)) as server:
-        started = time.time()
-        cpu0 = kamailio_cpu(server)
-        engine = run_engine(server, args)
-        cpu1 = kamailio_cpu(server)
-        jssip = (
-            None
-            if args.skip_jssip
-            else run_jssip_register(
-                server, accounts=args.accounts, concurrency=args.concurrency, hold_s=args.hold
+        for round_number in range(1, args.rounds + 1):
+            started = time.time()
+            cpu0 = kamailio_cpu(server)
+            engine = run_engine(server, args)
+            cpu1 = kamailio_cpu(server)
+            jssip = (
+                None
+                if args.skip_jssip
+                else run_jssip_register(
+                    server, accounts=args.accounts, concurrency=args.concurrency, hold_s=args.hold
+                )
             )
-        )
-        cpu2 = kamailio_cpu(server)
-    print(
-        f"\n{args.accounts} accounts each, {args.concurrency} attempts in flight, "
-        f"hold {args.hold:.0f} s, {time.time() - started:.0f} s in all"
-    )
-    print(
-        f"Kamailio CPU: {cpu1 - cpu0:.1f} s during the engine's run, "
-        f"{cpu2 - cpu1:.1f} s during JsSIP's\n"
-    )
-    print(table(engine, jssip))
+            cpu2 = kamailio_cpu(server)
+            rounds.append((engine, jssip))
+            heading = f"round {round_number} of {args.rounds}: " if args.rounds > 1 else ""
+            print(
+                f"\n{heading}{args.accounts} accounts each, {args.concurrency} attempts in flight, "
+                f"hold {args.hold:.0f} s, {time.time() - started:.0f} s in all"
+            )
+            print(
+                f"Kamailio CPU: {cpu1 - cpu0:.1f} s during the engine's run, "
+                f"{cpu2 - cpu1:.1f} s during JsSIP's\n"
+            )
+            print(table(engine, jssip), flush=True)
+    if args.rounds > 1:
+        print("\n" + rates_by_round(rounds))
     if args.json is not None:
-        args.json.write_text(json.dumps({"kazoo-actors": engine, "jssip": jssip}, indent=2) + "\n")
+        reports = [{"kazoo-actors": engine, "jssip": jssip} for engine, jssip in rounds]
+        args.json.write_text(
+            json.dumps(reports if args.rounds > 1 else reports[0], indent=2) + "\n"
+        )
+
+
+def rates_by_round(rounds: Sequence[tuple[Mapping[str, Any], Mapping[str, Any] | None]]) -> str:
+    """Registrations/s of both peers and their ratio in each round, then the medians."""
+    lines = [
+        f"| {'round':<6} | {'kazoo-actors reg/s':>18} | {'JsSIP reg/s':>11} | {'ratio':>6} |",
+        f"|{'-' * 8}|{'-' * 19}:|{'-' * 12}:|{'-' * 6}:|",
+    ]
+    ours_all, theirs_all, ratios = [], [], []
+    for number, (engine, jssip) in enumerate(rounds, 1):
+        ours = float(engine["registrations_per_s"])
+        theirs = _value(jssip, "registrations_per_s")
+        ours_all.append(ours)
+        if theirs:
+            theirs_all.append(theirs)
+            ratios.append(ours / theirs)
+        peer = f"{theirs:.0f}" if theirs else "-"
+        ratio = f"{ours / theirs:.2f}" if theirs else "-"
+        lines.append(f"| {number:<6} | {ours:>18.0f} | {peer:>11} | {ratio:>6} |")
+    peer = f"{statistics.median(theirs_all):.0f}" if theirs_all else "-"
+    ratio = f"{statistics.median(ratios):.2f}" if ratios else "-"
+    lines.append(
+        f"| {'median':<6} | {statistics.median(ours_all):>18.0f} | {peer:>11} | {ratio:>6} |"
+    )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
