@@ -140,7 +140,7 @@ def rates_by_round(rounds: Sequence[tuple[Mapping[str, Any], Mapping[str, Any] |
     """Registrations/s of both peers and their ratio in each round, then the medians."""
     lines = [
         f"| {'round':<6} | {'kazoo-actors reg/s':>18} | {'JsSIP reg/s':>11} | {'ratio':>6} |",
-        f"|{'-' * 8}|{'-' * 19}:|{'-' * 12}:|{'-' * 6}:|",
+        f"|{'-' * 8}|{'-' * 19}:|{'-' * 12}:|{'-' * 7}:|",
     ]
     ours_all, theirs_all, ratios = [], [], []
     for number, (engine, jssip) in enumerate(rounds, 1):
