@@ -245,7 +245,12 @@ class AccountActor:
         finally:
             self.finished = True
             await self._close_transport()
-            for done in self._logouts or ():
+            logouts = self._logouts or []
+            self._logouts = None
+            # A logout posted while the task was ending (a crash, say) was never read:
+            # its caller waits all the same. ``finished`` keeps any later one from posting.
+            logouts += [c.done for c in self.mailbox.take_all() if isinstance(c, Logout)]
+            for done in logouts:
                 done.set()
             self._feed.close()
 

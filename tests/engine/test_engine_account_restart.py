@@ -67,6 +67,24 @@ async def test_a_crashed_actor_is_replaced_after_the_reconnect_delay(
         assert engine.accounts() == []
 
 
+async def test_a_logout_the_crashing_actor_never_read_still_returns(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def crash(actor: AccountActor) -> SessionEnd:
+        raise RuntimeError("a bug in the actor")
+
+    monkeypatch.setattr(AccountActor, "_session", crash)
+    async with open_engine(monitor_connectivity=False) as engine:
+        account = await engine.register(_params())
+        first = account._actor
+        # Posted before the actor's task first runs; the task then crashes unread.
+        with trio.fail_after(60):
+            await account.logout()
+        assert first.finished and not first.mailbox
+        assert first._logouts is None  # the events were set and let go
+        assert engine.accounts() == []
+
+
 async def test_logout_leaves_no_child_behind(autojump_clock: trio.testing.MockClock) -> None:
     async with open_engine(monitor_connectivity=False) as engine:
         accounts = [await engine.register(_params()) for _ in range(3)]
