@@ -76,7 +76,8 @@ class Account:
         """Unregister (Expires: 0), close the connection and stop the account."""
         if not self._actor.finished:
             done = trio.Event()
-            self._post(Logout(done))
+            # Taken even by a full mailbox: a program stopping must not be refused.
+            self._actor.mailbox.put_nowait(Logout(done), always=True)
             await done.wait()
         await self._forget(self.id)
 

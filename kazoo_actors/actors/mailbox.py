@@ -40,11 +40,12 @@ class Mailbox(Generic[T]):
     def __len__(self) -> int:
         return 0 if self._items is None else len(self._items)
 
-    def put_nowait(self, item: T) -> None:
-        """Queue ``item`` and wake the owner; ``trio.WouldBlock`` when full."""
+    def put_nowait(self, item: T, *, always: bool = False) -> None:
+        """Queue ``item`` and wake the owner; ``trio.WouldBlock`` when full, unless
+        ``always`` (a command that must not be refused, such as a logout)."""
         if self._items is None:
             self._items = []
-        elif len(self._items) >= self._limit:
+        elif len(self._items) >= self._limit and not always:
             raise trio.WouldBlock
         self._items.append(item)
         self.wake()

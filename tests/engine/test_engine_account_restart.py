@@ -85,6 +85,18 @@ async def test_a_logout_the_crashing_actor_never_read_still_returns(
         assert engine.accounts() == []
 
 
+async def test_logout_is_taken_by_a_full_mailbox(autojump_clock: trio.testing.MockClock) -> None:
+    async with open_engine(monitor_connectivity=False) as engine:
+        account = await engine.register(_params())
+        with pytest.raises(trio.WouldBlock):
+            while True:  # the actor has not run yet: nothing empties its mailbox
+                account.reconnect()
+        with trio.fail_after(60):
+            await account.logout()
+        assert account._actor.finished
+        assert engine.accounts() == []
+
+
 async def test_logout_leaves_no_child_behind(autojump_clock: trio.testing.MockClock) -> None:
     async with open_engine(monitor_connectivity=False) as engine:
         accounts = [await engine.register(_params()) for _ in range(3)]
