@@ -121,7 +121,10 @@ def new_instance_id() -> str:
 _INSTANCE_ID_FIELD: Any = cast(Any, attrs.field)(factory=new_instance_id)
 
 
-@attrs.frozen(kw_only=True)
+# Without slots: attrs then fills a frozen instance through its __dict__, one store per
+# field, where a slotted one pays a call of object.__setattr__ per field (about a third
+# of making the settings, for every account).
+@attrs.frozen(kw_only=True, slots=False)
 class RegisterParams:
     """One account's settings; the names follow kazoo.js's ``register`` in snake case."""
 
