@@ -121,7 +121,10 @@ def new_instance_id() -> str:
 _INSTANCE_ID_FIELD: Any = cast(Any, attrs.field)(factory=new_instance_id)
 
 
-@attrs.frozen(kw_only=True)
+# Without slots: attrs then fills a frozen instance through its __dict__, one store per
+# field, where a slotted one pays a call of object.__setattr__ per field (about a third
+# of making the settings, for every account).
+@attrs.frozen(kw_only=True, slots=False)
 class RegisterParams:
     """One account's settings; the names follow kazoo.js's ``register`` in snake case."""
 
@@ -159,53 +162,58 @@ class RegisterParams:
     def __attrs_post_init__(self) -> None:
         # Every setting is checked here, in field order (the first bad one is the one
         # reported), rather than by twelve attrs validators: a program registering
-        # thousands of accounts paid a validator call per setting per account. They read
-        # the settings untyped: compiled by mypyc (setup.py), a typed read of a wrong type
-        # would raise mypyc's own TypeError before the check that names the setting.
-        settings: Any = self
-        _check_realm("realm", settings.realm)
-        _check_identity("private_identity", settings.private_identity)
-        if settings.public_identity != settings.private_identity:  # else checked just above
-            _check_identity("public_identity", settings.public_identity)
-        _check_aor("public_identity", settings.aor)
-        if not isinstance(settings.password, str):
-            raise _wrong_type("password", str, settings.password)
-        if settings.ws_url is not None:
-            _check_url("ws_url", settings.ws_url, _WS_SCHEMES)
-        if settings.rtmp_url is not None:
-            _check_url("rtmp_url", settings.rtmp_url, _RTMP_SCHEMES)
-        if not isinstance(settings.reconnect_max_attempts, int):
-            raise _wrong_type("reconnect_max_attempts", int, settings.reconnect_max_attempts)
-        if settings.reconnect_delay < MIN_RECONNECT_DELAY_MS:
+        # thousands of accounts paid a validator call per setting per account. They are
+        # read from the instance's __dict__, where attrs just put them: a generic getattr
+        # per setting cost as much again; and untyped: compiled by mypyc (setup.py), a
+        # typed read of a wrong type would raise mypyc's own TypeError before the check
+        # that names the setting.
+        settings: dict[str, Any] = self.__dict__
+        _check_realm("realm", settings["realm"])
+        _check_identity("private_identity", settings["private_identity"])
+        if settings["public_identity"] != settings["private_identity"]:  # else checked just above
+            _check_identity("public_identity", settings["public_identity"])
+        _check_aor(
+            "public_identity",
+            f"sip:{identity_user(settings['public_identity'])}@{settings['realm']}",
+        )
+        if not isinstance(settings["password"], str):
+            raise _wrong_type("password", str, settings["password"])
+        if settings["ws_url"] is not None:
+            _check_url("ws_url", settings["ws_url"], _WS_SCHEMES)
+        if settings["rtmp_url"] is not None:
+            _check_url("rtmp_url", settings["rtmp_url"], _RTMP_SCHEMES)
+        if not isinstance(settings["reconnect_max_attempts"], int):
+            raise _wrong_type("reconnect_max_attempts", int, settings["reconnect_max_attempts"])
+        if settings["reconnect_delay"] < MIN_RECONNECT_DELAY_MS:
             raise ValueError(
                 f"reconnect_delay is in milliseconds, at least {MIN_RECONNECT_DELAY_MS}; "
-                f"got {settings.reconnect_delay!r}"
+                f"got {settings['reconnect_delay']!r}"
             )
-        if settings.reconnect_backoff not in ("fixed", "exponential"):
-            backoff = settings.reconnect_backoff
+        if settings["reconnect_backoff"] not in ("fixed", "exponential"):
+            backoff = settings["reconnect_backoff"]
             raise ValueError(f"reconnect_backoff must be 'fixed' or 'exponential', got {backoff!r}")
-        if settings.reconnect_backoff_cap <= 0:
-            raise _not_positive("reconnect_backoff_cap", settings.reconnect_backoff_cap)
-        if settings.expires <= 0:
-            raise _not_positive("expires", settings.expires)
-        if settings.keepalive_interval <= 0:
-            raise _not_positive("keepalive_interval", settings.keepalive_interval)
+        if settings["reconnect_backoff_cap"] <= 0:
+            raise _not_positive("reconnect_backoff_cap", settings["reconnect_backoff_cap"])
+        if settings["expires"] <= 0:
+            raise _not_positive("expires", settings["expires"])
+        if settings["keepalive_interval"] <= 0:
+            raise _not_positive("keepalive_interval", settings["keepalive_interval"])
         callbacks = (
-            settings.on_connected,
-            settings.on_incoming,
-            settings.on_accepted,
-            settings.on_hangup,
-            settings.on_cancel,
-            settings.on_transfer,
-            settings.on_notified,
-            settings.on_error,
+            settings["on_connected"],
+            settings["on_incoming"],
+            settings["on_accepted"],
+            settings["on_hangup"],
+            settings["on_cancel"],
+            settings["on_transfer"],
+            settings["on_notified"],
+            settings["on_error"],
         )
         for value in callbacks:
             if value is not None and not callable(value):
                 raise _not_callable(callbacks)
-        if settings.force_rtmp and settings.rtmp_url is None:
+        if settings["force_rtmp"] and settings["rtmp_url"] is None:
             raise ValueError("force_rtmp needs rtmp_url")
-        if settings.ws_url is None and settings.rtmp_url is None:
+        if settings["ws_url"] is None and settings["rtmp_url"] is None:
             raise ValueError("give ws_url (WebRTC) or rtmp_url (RTMP gateway)")
 
     @property

@@ -57,7 +57,10 @@ def plain_aor_parts(aor: str) -> tuple[str, str, str] | None:
     if scheme != "sip" and scheme != "sips":
         return None
     user, _, host = rest.partition("@")
-    if PLAIN_USER.fullmatch(user) is None or not _is_plain_host(host):
+    # Letters and digits, the usual user, are unreserved: no regex needed for them.
+    if not (user.isascii() and user.isalnum()) and PLAIN_USER.fullmatch(user) is None:
+        return None
+    if not _is_plain_host(host):
         return None
     return scheme, user, host
 

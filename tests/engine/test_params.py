@@ -82,7 +82,10 @@ def test_zero_attempts_disables_auto_reconnect() -> None:
 def test_each_account_gets_its_own_instance_id() -> None:
     ids = {params().instance_id for _ in range(100)}
     assert len(ids) == 100
-    assert all(uuid.UUID(i.removeprefix("urn:uuid:")).version == 4 for i in ids)
+    for made in ids:
+        number = uuid.UUID(made.removeprefix("urn:uuid:"))
+        assert (number.version, number.variant) == (4, uuid.RFC_4122)
+        assert made == f"urn:uuid:{number}"
 
 
 @pytest.mark.parametrize(
@@ -202,3 +205,55 @@ def _forms_an_aor(identity: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _callback_named(name: str) -> Callable[..., None]:
+    def callback(*_: object) -> None:
+        return None
+
+    callback.__name__ = name
+    return callback
+
+
+# A valid value, unlike the default, for every setting.
+_EVERY_SETTING: dict[str, object] = {
+    "realm": "kazoo.test",
+    "private_identity": "bob",
+    "public_identity": "sip:bob@kazoo.test",
+    "password": "pw",
+    "ws_url": "wss://pbx.kazoo.test:5065",
+    "rtmp_url": "rtmp://media.kazoo.test",
+    "force_rtmp": True,
+    "reconnect_max_attempts": 3,
+    "reconnect_delay": 3000,
+    "reconnect_backoff": "exponential",
+    "reconnect_backoff_cap": 30.0,
+    "expires": 300,
+    "keepalive_interval": 10.0,
+    "verify_tls": False,
+    "user_agent": "test-agent",
+    "instance_id": "urn:uuid:00000000-0000-4000-8000-000000000000",
+    "monitor_connectivity": False,
+    "subscribe_voicemail": True,
+    **{name: _callback_named(name) for name in _CALLBACK_FIELDS},
+}
+
+
+def test_every_setting_is_kept_as_given() -> None:
+    # The checks read the settings from the instance's __dict__: each must be there.
+    assert [f.name for f in attrs.fields(RegisterParams)] == list(_EVERY_SETTING)
+    made = RegisterParams(**_EVERY_SETTING)  # type: ignore[arg-type]
+    assert {name: getattr(made, name) for name in _EVERY_SETTING} == _EVERY_SETTING
+
+
+def test_made_settings_are_frozen_values() -> None:
+    made = RegisterParams(**_EVERY_SETTING)  # type: ignore[arg-type]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.expires = 60  # type: ignore[misc]
+    assert attrs.evolve(made) == made
+    assert attrs.evolve(made, expires=60) == RegisterParams(**{**_EVERY_SETTING, "expires": 60})  # type: ignore[arg-type]
+    assert hash(attrs.evolve(made)) == hash(made)
+    with pytest.raises(TypeError):
+        RegisterParams(**{**_EVERY_SETTING, "unknown_setting": 1})  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        RegisterParams(ws_url="ws://h", realm="r", private_identity="a", password="p")  # type: ignore[call-arg]

@@ -82,3 +82,15 @@ def _identity_user_everywhere(identity: str) -> str:
 @given(st.text(alphabet="sipSIP:@a.; \t", max_size=12))
 def test_identity_user_of_bare_and_uri_identities(identity: str) -> None:
     assert identity_user(identity) == _identity_user_everywhere(identity)
+
+
+@given(st.one_of(st.text(max_size=8), st.text(alphabet="aZ9é²٣ǅ_-.%", max_size=8)))
+@example("alice42")
+@example("é")
+@example("²")
+def test_a_user_of_letters_and_digits_is_plain_as_the_grammar_says(user: str) -> None:
+    # Letters and digits skip the user regex: only ASCII ones are unreserved.
+    aor = f"sip:{user}@example.com"
+    plain = PLAIN_AOR.fullmatch(aor)
+    assert plain_aor_parts(aor) == (None if plain is None else plain.groups())
+    assert _fast(aor) == _general(aor)
