@@ -383,7 +383,12 @@ def _plain_via(transport: str, host: str, port: int | None, data: dict[str, str 
     # The name-mangled attribute Parameters.__init__ sets (self.__data).
     parameters.__dict__["_Parameters__data"] = data
     via = _new_object(Via)
-    via.__dict__.update(transport=transport, host=host, port=port, parameters=parameters)
+    # Item by item, not update(transport=..., ...): no keyword dict to build.
+    fields: dict[str, object] = via.__dict__
+    fields["transport"] = transport
+    fields["host"] = host
+    fields["port"] = port
+    fields["parameters"] = parameters
     return via
 
 
