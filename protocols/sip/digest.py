@@ -27,7 +27,7 @@ from .address_of_record import identity_user
 from .digest_hash import HASHES, PREFERENCE, request_ha2, response_from_ha1, user_ha1
 from .digest_header import (
     DigestChallenge,
-    digest_challenge,
+    digest_challenges,
     format_digest_credentials,
     parse_challenges,
     quote_auth_value,
@@ -269,7 +269,7 @@ class DigestClient:
         for header, proxy in _CHALLENGE_HEADERS:
             for value in response.headers.getlist(header):
                 try:
-                    parsed = [digest_challenge(c, proxy=proxy) for c in parse_challenges(value)]
+                    parsed = digest_challenges(value, proxy)
                 except ParseError as exc:
                     skipped.append(f"malformed {header}: {exc}")
                     continue

@@ -8,6 +8,7 @@ several challenges (``Digest realm="a", nonce="1", Digest realm="b", ...``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -184,6 +185,18 @@ def digest_challenge(challenge: Challenge, *, proxy: bool) -> DigestChallenge | 
         stale=stale,
         proxy=proxy,
     )
+
+
+# A registrar hands the same nonce to many accounts for a while (Kamailio's
+# changes once a second), so the same header value comes back in one 401 after
+# another: what it reads as is remembered per exact text, bounded so that hostile
+# input cannot grow it. Challenge and DigestChallenge are frozen, so the accounts
+# that share them cannot change them; a malformed value raises every time.
+@functools.lru_cache(maxsize=256)
+def digest_challenges(value: str, proxy: bool) -> tuple[DigestChallenge | None, ...]:
+    """``digest_challenge`` of every challenge of one WWW-Authenticate
+    (``proxy`` False) or Proxy-Authenticate value, in order."""
+    return tuple(digest_challenge(c, proxy=proxy) for c in parse_challenges(value))
 
 
 def quote_auth_value(value: str) -> str:

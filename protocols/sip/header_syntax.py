@@ -88,6 +88,15 @@ _PLAIN_VIA_RE = re.compile(
     rf"SIP/2\.0/({TOKEN}) ({HOST})(?::([0-9]{{1,5}})|)"
     rf"((?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+|))+)"
 )
+# A response's Via as Kamailio echoes ours: the branch we sent, then the rport
+# and received it adds. These names are fixed and distinct, so the parameters
+# need no split and no check for repeats: what parse_via then makes from the
+# groups is what the plain path above makes from the same text.
+_VALUE = r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
+_BRANCH_VIA_RE = re.compile(
+    rf"SIP/2\.0/({TOKEN}) ({HOST})(?::([0-9]{{1,5}})|);branch=({_VALUE})"
+    rf"(?:;rport=({_VALUE})|)(?:;received=({_VALUE})|)"
+)
 _CSEQ_RE = re.compile(rf"([0-9]{{1,10}})[ \t]+({TOKEN})")
 _DIGITS_RE = re.compile(r"[0-9]{1,10}")
 _CALL_ID_WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
@@ -334,11 +343,22 @@ def general_address(text: str) -> Address:
 
 
 def parse_via(text: str) -> Via:
+    echoed = _BRANCH_VIA_RE.fullmatch(text)
+    if echoed is not None:
+        transport, host, port_text, branch, rport, received = echoed.groups()
+        port = int(port_text) if port_text else None
+        if port is None or port <= 65535:
+            data: dict[str, str | None] = {"branch": branch}
+            if rport is not None:
+                data["rport"] = rport
+            if received is not None:
+                data["received"] = received
+            return _plain_via(transport, host, port, data)
     plain = _PLAIN_VIA_RE.fullmatch(text)
     if plain is not None:
         transport, host, port_text, params = plain.groups()
         port = int(port_text) if port_text else None
-        data: dict[str, str | None] = {}
+        data = {}
         for part in params[1:].split(";"):
             name, equals, value = part.partition("=")
             data[name] = value if equals else None
@@ -363,7 +383,12 @@ def _plain_via(transport: str, host: str, port: int | None, data: dict[str, str 
     # The name-mangled attribute Parameters.__init__ sets (self.__data).
     parameters.__dict__["_Parameters__data"] = data
     via = _new_object(Via)
-    via.__dict__.update(transport=transport, host=host, port=port, parameters=parameters)
+    # Item by item, not update(transport=..., ...): no keyword dict to build.
+    fields: dict[str, object] = via.__dict__
+    fields["transport"] = transport
+    fields["host"] = host
+    fields["port"] = port
+    fields["parameters"] = parameters
     return via
 
 

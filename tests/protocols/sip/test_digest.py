@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sip_auth_fixtures import challenge, credential_params, make_request
+from sip_message_strategies import challenges
 
 from protocols.sip import ParseError
 from protocols.sip.digest import (
@@ -17,7 +18,12 @@ from protocols.sip.digest import (
     DigestCredentials,
 )
 from protocols.sip.digest_hash import DigestInput, digest_response
-from protocols.sip.digest_header import DigestChallenge, digest_challenge, parse_challenges
+from protocols.sip.digest_header import (
+    DigestChallenge,
+    digest_challenge,
+    digest_challenges,
+    parse_challenges,
+)
 from protocols.sip.digest_verifier import DigestVerifier, Verdict
 
 RFC7616 = dict(
@@ -413,3 +419,32 @@ def test_credentials_for_an_adopted_nonce_are_recognised_and_can_be_dropped() ->
     later = make_request(cseq=3)
     other.authorize(later)
     assert later.headers.get("Authorization") is None
+
+
+def _fresh_digest_challenges(value: str, proxy: bool) -> object:
+    try:
+        return tuple(digest_challenge(c, proxy=proxy) for c in parse_challenges(value))
+    except ParseError:
+        return ParseError
+
+
+def _remembered_digest_challenges(value: str, proxy: bool) -> object:
+    try:
+        return digest_challenges(value, proxy)
+    except ParseError:
+        return ParseError
+
+
+@given(
+    st.one_of(
+        challenges(),
+        challenges().map(lambda text: text.replace('"', "", 1)),
+        st.sampled_from(['Digest realm="r"', "Basic realm=r", 'Digest realm="a", nonce="n", ']),
+        st.text(max_size=60),
+    ),
+    st.booleans(),
+)
+def test_remembered_digest_challenges_equal_fresh_ones(value: str, proxy: bool) -> None:
+    fresh = _fresh_digest_challenges(value, proxy)
+    for _ in range(2):  # the first call may fill the memo, the second reads it
+        assert _remembered_digest_challenges(value, proxy) == fresh

@@ -279,6 +279,15 @@ def test_the_repeated_name_scan_equals_a_regex_pass(params: str, more: str) -> N
         assert header_checks._names_distinct(uri_params) is (len(set(uri_names)) == len(uri_names))
 
 
+@given(header_params())
+def test_a_remembered_name_verdict_equals_a_fresh_one(params: str) -> None:
+    skeleton = "".join(params.split('"')[::2])
+    fresh = header_checks._skeleton_names_distinct.__wrapped__(skeleton)
+    for _ in range(2):  # the first call may fill the memo, the second reads it
+        assert header_checks._names_distinct(params) is fresh
+        assert header_checks._skeleton_names_distinct(skeleton) is fresh
+
+
 # The address pattern with its optional parts written (?:x)?: the reference for
 # header_checks' (?:x|) spelling of them.
 _REPEAT_OPTIONAL_ADDRESS_RE = re.compile(
