@@ -109,6 +109,10 @@ _instance_ids = random.Random()
 os.register_at_fork(after_in_child=_instance_ids.seed)
 
 
+def _address_of_record(public_identity: str, realm: str) -> str:
+    return f"sip:{identity_user(public_identity)}@{realm}"
+
+
 def new_instance_id() -> str:
     """A fresh ``urn:uuid:`` of a version 4 UUID (RFC 5626 +sip.instance)."""
     return uuid4_urn(_instance_ids.getrandbits(128))
@@ -173,8 +177,7 @@ class RegisterParams:
         if settings["public_identity"] != settings["private_identity"]:  # else checked just above
             _check_identity("public_identity", settings["public_identity"])
         _check_aor(
-            "public_identity",
-            f"sip:{identity_user(settings['public_identity'])}@{settings['realm']}",
+            "public_identity", _address_of_record(settings["public_identity"], settings["realm"])
         )
         if not isinstance(settings["password"], str):
             raise _wrong_type("password", str, settings["password"])
@@ -228,7 +231,7 @@ class RegisterParams:
     @property
     def aor(self) -> str:
         """The address of record, ``sip:user@realm``."""
-        return f"sip:{self.user}@{self.realm}"
+        return _address_of_record(self.public_identity, self.realm)
 
     @property
     def auto_reconnect(self) -> bool:
