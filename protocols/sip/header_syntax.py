@@ -33,14 +33,16 @@ from .header_values import AbsoluteURI, Event, RetryAfter, SubscriptionState, UR
 TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
 QUOTED = r'"(?:[^"\\]|\\[\s\S])*"'
 WS = r"[ \t]*"
-# Generic parameter values: token, host (with an unbracketed IPv6 address for
-# Via received/maddr, RFC 3261 section 20.42) or quoted-string.
-_PARAM_VALUE = rf"{QUOTED}|[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
+# Generic parameter values (RFC 3261 gen-value): token, host (with an unbracketed
+# IPv6 address for Via received/maddr, section 20.42) or quoted-string;
+# UNQUOTED_VALUE is the first two.
+UNQUOTED_VALUE = r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
+_PARAM_VALUE = rf"{QUOTED}|{UNQUOTED_VALUE}"
 
 TOKEN_RE = re.compile(TOKEN)
 _PARAM_RE = re.compile(rf"{WS};{WS}({TOKEN})(?:{WS}={WS}({_PARAM_VALUE}))?")
 # The common shape, no whitespace and no quotes, is split without a regex loop.
-_PLAIN_PARAMS_RE = re.compile(rf"(?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)*")
+_PLAIN_PARAMS_RE = re.compile(rf"(?:;{TOKEN}(?:={UNQUOTED_VALUE})?)*")
 # RFC 3261 section 25.1 host. sipmessage's hostname rule rejects a top label
 # with a digit after letters ("sip:alice@pbx1"), so the URI and Via rules
 # here use their own. A label is one run of alphanumerics and hyphens that
@@ -86,16 +88,15 @@ _VIA_RE = re.compile(
 # costs the engine fewer instructions than a repeat.
 _PLAIN_VIA_RE = re.compile(
     rf"SIP/2\.0/({TOKEN}) ({HOST})(?::([0-9]{{1,5}})|)"
-    rf"((?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+|))+)"
+    rf"((?:;{TOKEN}(?:={UNQUOTED_VALUE}|))+)"
 )
 # A response's Via as Kamailio echoes ours: the branch we sent, then the rport
 # and received it adds. These names are fixed and distinct, so the parameters
 # need no split and no check for repeats: what parse_via then makes from the
 # groups is what the plain path above makes from the same text.
-_VALUE = r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
 _BRANCH_VIA_RE = re.compile(
-    rf"SIP/2\.0/({TOKEN}) ({HOST})(?::([0-9]{{1,5}})|);branch=({_VALUE})"
-    rf"(?:;rport=({_VALUE})|)(?:;received=({_VALUE})|)"
+    rf"SIP/2\.0/({TOKEN}) ({HOST})(?::([0-9]{{1,5}})|);branch=({UNQUOTED_VALUE})"
+    rf"(?:;rport=({UNQUOTED_VALUE})|)(?:;received=({UNQUOTED_VALUE})|)"
 )
 _CSEQ_RE = re.compile(rf"([0-9]{{1,10}})[ \t]+({TOKEN})")
 _DIGITS_RE = re.compile(r"[0-9]{1,10}")

@@ -294,7 +294,7 @@ _REPEAT_OPTIONAL_ADDRESS_RE = re.compile(
     rf'(?:"[^"\\]*"[ \t]*)?<sips?:(?:{header_checks._USER}@)?(?P<host>{syntax.HOST})'
     rf"(?::{header_checks._PORT})?"
     rf"(?P<uri_params>(?:;{header_checks._URI_PARAM_CHAR}+(?:={header_checks._URI_PARAM_CHAR}+)?)*)>"
-    rf"(?P<params>(?:;{syntax.TOKEN}(?:=(?:{header_checks._QUOTED}|{header_checks._TOKEN_VALUE}))?)*)"
+    rf"(?P<params>(?:;{syntax.TOKEN}(?:=(?:{header_checks._QUOTED}|{syntax.UNQUOTED_VALUE}))?)*)"
 )
 
 
