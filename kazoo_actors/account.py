@@ -77,7 +77,7 @@ class Account:
         if not self._actor.finished:
             done = trio.Event()
             # Taken even by a full mailbox: a program stopping must not be refused.
-            self._actor.mailbox.put_nowait(Logout(done), always=True)
+            self._post(Logout(done), always=True)
             await done.wait()
         await self._forget(self.id)
 
@@ -149,8 +149,8 @@ class Account:
     ) -> MuteRequest:
         return self.current_call.mute_microphone(mute, on_success, on_error)
 
-    def _post(self, command: Command) -> None:
-        self._actor.mailbox.put_nowait(command)
+    def _post(self, command: Command, *, always: bool = False) -> None:
+        self._actor.mailbox.put_nowait(command, always=always)
 
     def _replace_actor(self, actor: AccountActor) -> None:
         """After a crash the supervisor starts a fresh actor; the handle follows it."""
