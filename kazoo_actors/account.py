@@ -76,8 +76,7 @@ class Account:
         """Unregister (Expires: 0), close the connection and stop the account."""
         if not self._actor.finished:
             done = trio.Event()
-            # Taken even by a full mailbox: a program stopping must not be refused.
-            self._post(Logout(done), always=True)
+            self._post(Logout(done))
             await done.wait()
         await self._forget(self.id)
 
@@ -149,8 +148,10 @@ class Account:
     ) -> MuteRequest:
         return self.current_call.mute_microphone(mute, on_success, on_error)
 
-    def _post(self, command: Command, *, always: bool = False) -> None:
-        self._actor.mailbox.put_nowait(command, always=always)
+    def _post(self, command: Command) -> None:
+        # Never refused: the mailbox merges a command into the redundant pending ones
+        # (see command_merging), so a setter called in a loop keeps it small.
+        self._actor.mailbox.put_nowait(command)
 
     def _replace_actor(self, actor: AccountActor) -> None:
         """After a crash the supervisor starts a fresh actor; the handle follows it."""

@@ -18,7 +18,7 @@ import random
 import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager, nullcontext, suppress
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -207,9 +207,7 @@ class Engine:
     def _tell(self, address: str, command: ConnectivityChanged | ResumedFromSleep) -> None:
         for account in self._accounts.values():
             if account.address == address:
-                # A full inbox already holds commands; the next change will reach it.
-                with suppress(trio.WouldBlock):
-                    account._post(command)
+                account._post(command)  # never refused: the change is not lost
 
     def statistics(self) -> EngineStatistics:
         states = Counter(a.state.value for a in self._accounts.values())

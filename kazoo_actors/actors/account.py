@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-from contextlib import suppress
 from typing import Any
 
 import attrs
@@ -48,6 +47,7 @@ from kazoo_actors.actors.account_state import (
     SessionEnd,
 )
 from kazoo_actors.actors.call_router import CallRouter, CallWork
+from kazoo_actors.actors.command_merging import merge_command
 from kazoo_actors.actors.keepalive import KeepaliveScheduler
 from kazoo_actors.actors.mailbox import Mailbox
 from kazoo_actors.actors.readiness_poller import ReadinessPoller
@@ -144,7 +144,7 @@ class AccountActor:
     ) -> None:
         self.params = params
         self.name = name
-        self.mailbox: Mailbox[Command] = Mailbox()
+        self.mailbox: Mailbox[Command] = Mailbox(merge_command)
         self.state = AccountState.IDLE
         self.attempt = 0
         self.attempt_started_at = math.nan
@@ -469,9 +469,8 @@ class AccountActor:
         return self._deferred is not None
 
     def _wake_for_calls(self) -> None:
-        # A full mailbox already wakes us, and every wake drains the calls' queue.
-        with suppress(trio.WouldBlock):
-            self.mailbox.put_nowait(CallWork())
+        # Merged away when one is pending already: every wake drains the calls' queue.
+        self.mailbox.put_nowait(CallWork())
 
     # Called by the engine's KeepaliveScheduler (from its task): note it and wake us.
 

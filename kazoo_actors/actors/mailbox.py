@@ -1,4 +1,4 @@
-"""A bounded command inbox that wakes its owner's single wait.
+"""A command inbox that wakes its owner's single wait, and never refuses a command.
 
 An account actor waits on its socket and on its timers in one task; a command
 from the program (logout, reconnect, connectivity news) must wake that wait.
@@ -9,12 +9,20 @@ the ``ReadinessPoller``), by rescheduling it; when it waits inside an
 ``interruptible`` scope (a TLS stream, a connect through a name, the pause
 between attempts), by cancelling that scope. Only a cancel-safe wait sits in
 such a scope, so nothing is lost either way.
+
+There is no limit, and ``put_nowait`` never raises: a sync setter of the program
+must not fail because the actor has not run yet, and a connectivity change
+dropped for a full inbox was lost for good (the account never reported going
+offline). The inbox stays small because its owner merges each new command into
+the pending ones (``merge``; for an account, ``command_merging.merge_command``
+drops the commands another pending one makes redundant). An inbox without
+``merge`` (tests, bare waits) keeps every item.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 import trio
@@ -25,11 +33,12 @@ T = TypeVar("T")
 
 
 class Mailbox(Generic[T]):
-    __slots__ = ("_items", "_limit", "_scope", "_task", "queued_deadline", "registered_deadline")
+    __slots__ = ("_items", "_merge", "_scope", "_task", "queued_deadline", "registered_deadline")
 
-    def __init__(self, limit: int = 32) -> None:
+    def __init__(self, merge: Callable[[list[T], T], None] | None = None) -> None:
         self._items: list[T] | None = None
-        self._limit = limit
+        self._merge = merge
+        """Adds an item to a non-empty list of pending ones (None: appends)."""
         self._scope: trio.CancelScope | None = None
         self._task: trio.lowlevel.Task | None = None
         self.registered_deadline = math.inf
@@ -40,14 +49,16 @@ class Mailbox(Generic[T]):
     def __len__(self) -> int:
         return 0 if self._items is None else len(self._items)
 
-    def put_nowait(self, item: T, *, always: bool = False) -> None:
-        """Queue ``item`` and wake the owner; ``trio.WouldBlock`` when full, unless
-        ``always`` (a command that must not be refused, such as a logout)."""
-        if self._items is None:
-            self._items = []
-        elif len(self._items) >= self._limit and not always:
-            raise trio.WouldBlock
-        self._items.append(item)
+    def put_nowait(self, item: T) -> None:
+        """Queue ``item`` (merged into the pending ones by ``merge``) and wake the owner."""
+        items = self._items
+        if items is None:
+            # The common case, registering thousands of accounts: one list, no merge.
+            self._items = [item]
+        elif self._merge is None:
+            items.append(item)
+        else:
+            self._merge(items, item)
         self.wake()
 
     def wake(self) -> None:
