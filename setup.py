@@ -100,7 +100,7 @@ def _built_at(compiled: Path, root: Path) -> float:
     return built
 
 
-class OptionalBuildExt(build_ext):
+class OptionalBuildExt(build_ext):  # type: ignore[misc]  # untyped: no setuptools stubs here
     """Falls back to the pure-Python package when the C build fails."""
 
     def run(self) -> None:
