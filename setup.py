@@ -179,10 +179,34 @@ def write_build_record(root: Path, source_digests: dict[str, str], outputs: list
     partial.replace(root / BUILD_RECORD)  # whole or not at all, even if the build is killed
 
 
+def leftover_shared_libraries(root: Path, current: str) -> list[Path]:
+    """mypyc libraries at root from earlier sets of compiled modules (another hash, the
+    same Python): no compiled module loads them any more. Nothing else matches."""
+    suffix = current.partition(".")[2]
+    leftover = re.compile(SHARED_LIBRARY.pattern + re.escape(suffix))
+    return sorted(
+        path
+        for path in root.glob(f"*__mypyc.{suffix}")
+        if path.name != current and leftover.fullmatch(path.name)
+    )
+
+
+def finish_in_place_build(root: Path, source_digests: dict[str, str], outputs: list[str]) -> None:
+    """After a build wrote its compiled files into the tree: records it, and removes the
+    shared libraries of earlier module sets."""
+    write_build_record(root, source_digests, outputs)
+    for output in outputs:
+        if SHARED_LIBRARY.match(output):
+            for leftover in leftover_shared_libraries(root, output):
+                print(f"kazoo-actors: removing {leftover.name} (from an earlier module set)")
+                leftover.unlink()
+
+
 class RecordingBuildExt(build_ext):  # type: ignore[misc]  # untyped: no setuptools stubs here
     """Builds the compiled modules, falling back to the pure-Python package when the C
     build fails. An in-place build (``setup.py build_ext --inplace``, or the editable
-    install scripts/bootstrap.sh runs) then records what it built (BUILD_RECORD)."""
+    install scripts/bootstrap.sh runs) then records what it built (BUILD_RECORD) and
+    removes the shared libraries of earlier module sets."""
 
     source_digests: ClassVar[dict[str, str]] = {}
     """The compiled sources' digests, set by main() before mypyc reads the sources."""
@@ -195,7 +219,7 @@ class RecordingBuildExt(build_ext):  # type: ignore[misc]  # untyped: no setupto
             return
         if self.inplace:  # a build elsewhere (a wheel) leaves the tree as it was
             outputs = [self.get_ext_filename(extension.name) for extension in self.extensions]
-            write_build_record(ROOT, self.source_digests, outputs)
+            finish_in_place_build(ROOT, self.source_digests, outputs)
 
 
 def ext_modules(sources: list[str]) -> list[object]:

@@ -2,7 +2,8 @@
 pure Python was asked for, and a compiled tree that does not match its sources is found
 (the test run refuses it): a source changed since its build whatever its modification
 time, a missing build record, a compiled module left from a module no longer compiled,
-compiled files missing or replaced since the build."""
+compiled files missing or replaced since the build. An in-place build removes the shared
+libraries of earlier module sets, and nothing else."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def _fake_build(build_setup: ModuleType, root: Path, extra_sources: tuple[str, .
     for output in outputs:
         (root / output).write_bytes(f"compiled: {output}".encode())
     digests = {source: build_setup.file_digest(root / source) for source in sources}
-    build_setup.write_build_record(root, digests, outputs)
+    build_setup.finish_in_place_build(root, digests, outputs)
 
 
 def test_a_tree_as_built_and_a_pure_python_tree_have_no_problem(
@@ -142,3 +143,28 @@ def test_compiled_files_missing_or_replaced_since_the_build_are_found(
         f"kazoo_actors/params{SUFFIX}: missing or changed since the last build wrote it: rebuild",
         f"protocols/sip/new_module{SUFFIX}: not written by the last build: rebuild",
     ]
+
+
+def test_an_in_place_build_removes_the_shared_libraries_of_earlier_module_sets_only(
+    build_setup: ModuleType, tmp_path: Path
+) -> None:
+    earlier = "fedcba9876543210fedc__mypyc" + SUFFIX
+    kept = [
+        # Another Python's, which this one never loads.
+        "fedcba9876543210fedc__mypyc.cpython-312-x86_64-linux-gnu.so",
+        # Not mypyc's hash-named library.
+        "fedcba98__mypyc" + SUFFIX,
+        "my__mypyc" + SUFFIX,
+        earlier + ".bak",
+        "notes.txt",
+        # Not at the top of the tree.
+        "protocols/" + earlier,
+    ]
+    (tmp_path / "protocols").mkdir()
+    for name in (earlier, *kept):
+        (tmp_path / name).write_bytes(b"")
+    assert build_setup.leftover_shared_libraries(tmp_path, SHARED_LIBRARY) == [tmp_path / earlier]
+    _fake_build(build_setup, tmp_path)
+    assert not (tmp_path / earlier).exists()
+    assert all((tmp_path / name).exists() for name in kept)
+    assert (tmp_path / SHARED_LIBRARY).exists()
