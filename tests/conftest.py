@@ -41,7 +41,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     problems = _load_build_setup().compiled_build_problems()
     if problems:
         pytest.exit(
-            "the compiled modules do not match the sources Python would otherwise run:\n"
+            "the compiled modules do not match the sources Python would otherwise run "
+            "(each line says what to do):\n"
             + "".join(f"  {problem}\n" for problem in problems)
             + "to rebuild: `.venv/bin/python -m pip install --no-build-isolation --no-deps -e .` "
             "(or `.venv/bin/python setup.py build_ext --inplace`, or sh scripts/bootstrap.sh)",
