@@ -15,16 +15,20 @@ sipmessage, ...), so build without build isolation once they are installed, as
 scripts/bootstrap.sh does: ``pip install --no-build-isolation --no-deps -e .``.
 An isolated build (no mypyc there) installs plain Python. In an editable install
 the compiled modules are put beside their sources and are imported instead of
-them: after changing a compiled file, build again (tests/conftest.py refuses to
-run against a compiled module older than its source).
+them: after changing a compiled file, build again. Each in-place build records
+the contents it compiled (BUILD_RECORD); tests/conftest.py refuses to run when a
+source no longer matches, or a compiled module is left from an earlier build.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
@@ -61,66 +65,182 @@ COMPILED_PACKAGES = ("protocols", "kazoo_actors")
 """Where compiled modules may sit beside their sources."""
 
 
-def compiled_sources() -> list[str]:
+def compiled_sources(root: Path = ROOT) -> list[str]:
     """Every module mypyc compiles: protocols/sip but INTERPRETED, and ENGINE_MODULES."""
     core = (
-        str(path.relative_to(ROOT))
-        for path in (ROOT / "protocols" / "sip").glob("*.py")
+        str(path.relative_to(root))
+        for path in (root / "protocols" / "sip").glob("*.py")
         if path.name not in INTERPRETED
     )
     return sorted((*core, *ENGINE_MODULES))
 
 
-def stale_compiled_modules(root: Path = ROOT) -> list[str]:
-    """Sources newer than their compiled module: Python would still run the old code."""
-    stale = []
-    compiled_modules = (
-        compiled for package in COMPILED_PACKAGES for compiled in (root / package).rglob("*.so")
+BUILD_RECORD = "compiled-modules.json"
+"""What the last in-place build compiled, beside the shared library it wrote (gitignored):
+the SHA-256 of each compiled source as read before mypyc read it, and of each compiled
+file the build put in the tree. Contents, not modification times: a source edited while
+a build runs can be older than the compiled files, yet they hold its previous text."""
+
+SHARED_LIBRARY = re.compile(r"[0-9a-f]{20}__mypyc\.")
+"""mypyc's library holding the code of all compiled modules, named after a hash of their
+names (mypyc.build.group_name): a different set of modules gets a new name."""
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def compiled_build_problems(root: Path = ROOT) -> list[str]:
+    """Why Python would not run the sources as they are: compiled modules built from other
+    text, missing or replaced since their build, or left from modules no longer compiled.
+    Each line names a file and what to do. Runs at every test session start (~15 ms)."""
+    compiled_files = sorted(
+        str(path.relative_to(root))
+        for package in COMPILED_PACKAGES
+        for path in (root / package).rglob("*.so")
     )
-    for compiled in sorted(compiled_modules):
-        source = compiled.with_name(compiled.name.partition(".")[0] + ".py")
-        if source.exists() and source.stat().st_mtime > _built_at(compiled, root):
-            stale.append(str(source.relative_to(root)))
-    return stale
+    if not compiled_files:
+        return []  # pure Python: no compiled module can stand in for a source
+    to_compile = set(compiled_sources(root))
+    problems = [
+        f"{compiled}: {_source_of(compiled)} is no longer compiled, yet Python imports "
+        "this file instead of it: delete it"
+        for compiled in compiled_files
+        if _source_of(compiled) not in to_compile
+    ]
+    record = _read_build_record(root)
+    if record is None:
+        problems.append(
+            f"{BUILD_RECORD}: missing or unreadable, so nothing tells which sources the "
+            "compiled modules were built from: rebuild"
+        )
+        return problems
+    sources, outputs = record
+    problems += [
+        f"{source}: listed for compiling, not compiled by the last build: rebuild"
+        for source in sorted(to_compile - sources.keys())
+    ]
+    problems += [
+        f"{source}: changed since it was compiled: rebuild"
+        for source, digest in sorted(sources.items())
+        if source in to_compile and _digest_if_present(root / source) != digest
+    ]
+    problems += [
+        f"{output}: missing or changed since the last build wrote it: rebuild"
+        for output, digest in sorted(outputs.items())
+        # The compiled file of a module no longer compiled may go (it should, see above).
+        if (SHARED_LIBRARY.match(output) or _source_of(output) in to_compile)
+        and _digest_if_present(root / output) != digest
+    ]
+    problems += [
+        f"{compiled}: not written by the last build: rebuild"
+        for compiled in compiled_files
+        if compiled not in outputs and _source_of(compiled) in to_compile
+    ]
+    return problems
 
 
-_GROUP_LIBRARY = re.compile(rb"(\w+__mypyc)\.init_")
+def _source_of(compiled: str) -> str:
+    """protocols/sip/via.cpython-311-x86_64-linux-gnu.so -> protocols/sip/via.py"""
+    path = Path(compiled)
+    return str(path.with_name(path.name.partition(".")[0] + ".py"))
 
 
-def _built_at(compiled: Path, root: Path) -> float:
-    """When the code of a compiled module was built. mypyc puts it in one library for
-    all modules (``<hash>__mypyc...so`` at the top), which the module's own small .so
-    loads: a rebuild after an edit renews that library and leaves the module's .so as
-    it was, so the newer of the two counts."""
-    built = compiled.stat().st_mtime
-    group = _GROUP_LIBRARY.search(compiled.read_bytes())
-    if group is not None:
-        for library in root.glob(group.group(1).decode("ascii") + ".*.so"):
-            built = max(built, library.stat().st_mtime)
-    return built
+def _digest_if_present(path: Path) -> str | None:
+    return file_digest(path) if path.is_file() else None
 
 
-class OptionalBuildExt(build_ext):
-    """Falls back to the pure-Python package when the C build fails."""
+def _read_build_record(root: Path) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The sources and the compiled files of the last in-place build, by digest."""
+    try:
+        record = json.loads((root / BUILD_RECORD).read_text())
+        sources, outputs = record["sources"], record["outputs"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if not all(
+        isinstance(table, dict) and all(isinstance(value, str) for value in table.values())
+        for table in (sources, outputs)
+    ):
+        return None
+    return sources, outputs
+
+
+def write_build_record(root: Path, source_digests: dict[str, str], outputs: list[str]) -> None:
+    """Records an in-place build: the digests of its sources (taken before mypyc read
+    them) and of the compiled files it wrote, paths relative to root."""
+    record = {
+        "written_by": "setup.py build_ext --inplace (or pip install -e .); checked by "
+        "setup.py compiled_build_problems at every test session start",
+        "sources": dict(sorted(source_digests.items())),
+        "outputs": {output: file_digest(root / output) for output in sorted(outputs)},
+    }
+    partial = root / (BUILD_RECORD + ".partial")
+    partial.write_text(json.dumps(record, indent=1) + "\n")
+    partial.replace(root / BUILD_RECORD)  # whole or not at all, even if the build is killed
+
+
+def leftover_shared_libraries(root: Path, current: str) -> list[Path]:
+    """mypyc libraries at root from earlier sets of compiled modules (another hash, the
+    same Python): no compiled module loads them any more. Nothing else matches."""
+    suffix = current.partition(".")[2]
+    leftover = re.compile(SHARED_LIBRARY.pattern + re.escape(suffix))
+    return sorted(
+        path
+        for path in root.glob(f"*__mypyc.{suffix}")
+        if path.name != current and leftover.fullmatch(path.name)
+    )
+
+
+def finish_in_place_build(root: Path, source_digests: dict[str, str], outputs: list[str]) -> None:
+    """After a build wrote its compiled files into the tree: records it, and removes the
+    shared libraries of earlier module sets."""
+    write_build_record(root, source_digests, outputs)
+    for output in outputs:
+        if SHARED_LIBRARY.match(output):
+            for leftover in leftover_shared_libraries(root, output):
+                print(f"kazoo-actors: removing {leftover.name} (from an earlier module set)")
+                leftover.unlink()
+
+
+class RecordingBuildExt(build_ext):  # type: ignore[misc]  # untyped: no setuptools stubs here
+    """Builds the compiled modules, falling back to the pure-Python package when the C
+    build fails. An in-place build (``setup.py build_ext --inplace``, or the editable
+    install scripts/bootstrap.sh runs) then records what it built (BUILD_RECORD) and
+    removes the shared libraries of earlier module sets."""
+
+    source_digests: ClassVar[dict[str, str]] = {}
+    """The compiled sources' digests, set by main() before mypyc reads the sources."""
 
     def run(self) -> None:
         try:
             super().run()
         except Exception as error:  # a missing compiler or header is not the user's fault
             print(f"kazoo-actors: mypyc build failed, pure Python kept: {error}", file=sys.stderr)
+            return
+        if self.inplace:  # a build elsewhere (a wheel) leaves the tree as it was
+            outputs = [self.get_ext_filename(extension.name) for extension in self.extensions]
+            finish_in_place_build(ROOT, self.source_digests, outputs)
 
 
-def ext_modules() -> list[object]:
+def ext_modules(sources: list[str]) -> list[object]:
     if os.environ.get("KAZOO_ACTORS_PURE_PYTHON") == "1":
         return []
     try:
         from mypyc.build import mypycify
 
-        return list(mypycify(compiled_sources(), opt_level="3"))
+        return list(mypycify(sources, opt_level="3"))
     except (Exception, SystemExit) as error:  # mypyc exits on a type error
         print(f"kazoo-actors: mypyc failed, pure Python kept: {error}", file=sys.stderr)
         return []
 
 
-if __name__ == "__main__":  # as setuptools runs it; tests import the lists above
-    setup(ext_modules=ext_modules(), cmdclass={"build_ext": OptionalBuildExt})
+def main() -> None:
+    sources = compiled_sources()
+    # Read before mypyc reads them: a source edited from here on no longer matches the
+    # record, whether mypyc compiled the old text or the new.
+    RecordingBuildExt.source_digests = {source: file_digest(ROOT / source) for source in sources}
+    setup(ext_modules=ext_modules(sources), cmdclass={"build_ext": RecordingBuildExt})
+
+
+if __name__ == "__main__":  # as setuptools runs it; tests import the functions above
+    main()

@@ -33,17 +33,19 @@ def _load_build_setup() -> ModuleType:
 
 @pytest.fixture(scope="session")
 def build_setup() -> ModuleType:
-    """setup.py: which modules mypyc compiles, and which compiled ones are stale."""
+    """setup.py: which modules mypyc compiles, and whether the compiled ones match."""
     return _load_build_setup()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    stale = _load_build_setup().stale_compiled_modules()
-    if stale:
+    problems = _load_build_setup().compiled_build_problems()
+    if problems:
         pytest.exit(
-            f"compiled modules are older than {', '.join(stale)}: "
-            "run `.venv/bin/python -m pip install --no-build-isolation --no-deps -e .` "
-            "(or sh scripts/bootstrap.sh) again",
+            "the compiled modules do not match the sources Python would otherwise run "
+            "(each line says what to do):\n"
+            + "".join(f"  {problem}\n" for problem in problems)
+            + "to rebuild: `.venv/bin/python -m pip install --no-build-isolation --no-deps -e .` "
+            "(or `.venv/bin/python setup.py build_ext --inplace`, or sh scripts/bootstrap.sh)",
             returncode=4,
         )
 
