@@ -14,7 +14,9 @@ parser's grammar (the same sub-patterns, fewer alternatives: no escapes or
 quoted-pairs, no token display names, no whitespace inside parameters, no URI headers or
 passwords, ports written as at most 65535). False means "not this shape",
 not "invalid": the caller then parses eagerly, which raises ``ParseError``
-for bad input as before.
+for bad input as before. The From, To and Contact a registrar echoes back
+are recognised without the address pattern (``simple_address``), which
+would give them the same verdict.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import functools
 import re
 
 from .header_syntax import HOST, TOKEN, UNQUOTED_VALUE
+from .simple_address import simple_address_parts
 
 # A quoted-string without quoted-pairs: one character class instead of the
 # full rule's per-character alternation, which the regex engine walks slowly.
@@ -87,15 +90,30 @@ def _skeleton_names_distinct(params: str) -> bool:
 
 def address_is_plain(text: str) -> bool:
     """``parse_address(text)`` will succeed: a name-addr with a SIP URI."""
-    return _plain_address_match(text) is not None
+    return _plain_address(text) is not None
 
 
 # The same From, To and Contact texts come back in every response of a
 # transaction (the 401 and the 200 to a REGISTER), and the registrar's 2xx
 # Contact is read again by registration_timing: remembering the verdict per
-# text (bounded, so hostile input cannot grow it) saves the regex walk.
+# text (bounded, so hostile input cannot grow it) saves reading it again.
 @functools.lru_cache(maxsize=2048)
+def _plain_address(text: str) -> tuple[str, str] | None:
+    """The ``host`` and ``params`` groups of ``_plain_address_match(text)``, None when
+    that is None. A registrar's echo of our own addresses is read by string operations
+    (simple_address), anything else by the pattern."""
+    simple = simple_address_parts(text)
+    if simple is not None:
+        return simple
+    match = _plain_address_match(text)
+    if match is None:
+        return None
+    host, params = match.group("host", "params")
+    return host, params
+
+
 def _plain_address_match(text: str) -> re.Match[str] | None:
+    """``_ADDRESS_RE``'s match of ``text``, None also when a parameter name repeats."""
     match = _ADDRESS_RE.fullmatch(text)
     if match is None:
         return None
@@ -116,11 +134,12 @@ def plain_address_parts(text: str) -> tuple[str, dict[str, str]] | None:
     For a registrar's 2xx, whose every binding would otherwise be built as objects
     to read one ``expires``.
     """
-    match = _plain_address_match(text)
-    if match is None:
+    parts = _plain_address(text)
+    if parts is None:
         return None
-    pairs = _PARAM_PAIRS_RE.findall(match.group("params"))
-    return match.group("host"), {name.lower(): value for name, value in pairs}
+    host, params = parts
+    pairs = _PARAM_PAIRS_RE.findall(params)
+    return host, {name.lower(): value for name, value in pairs}
 
 
 # A registrar hands the same nonce to many accounts for a while, and the

@@ -7,6 +7,7 @@ be made deterministic; the default draws from the operating system.
 from __future__ import annotations
 
 import random
+from typing import Final
 
 MAGIC_COOKIE = "z9hG4bK"
 _SYSTEM_RANDOM = random.SystemRandom()
@@ -48,8 +49,9 @@ def new_branch(rng: random.Random | None = None) -> str:
     return MAGIC_COOKIE + random_token(16, rng)
 
 
-TAG_LENGTH = 10
-CALL_ID_LENGTH = 22
+# Final: compiled (setup.py), a Final int is a constant in every module using it.
+TAG_LENGTH: Final = 10
+CALL_ID_LENGTH: Final = 22
 
 
 def new_tag(rng: random.Random | None = None) -> str:

@@ -83,7 +83,7 @@ _REGISTER_FIELDS = FieldLayout(
 )
 
 
-_HOST_LABEL_LENGTH = 12
+_HOST_LABEL_LENGTH: Final = 12
 
 
 def _contact_host(label: str) -> str:

@@ -79,7 +79,16 @@ def _identity_user_everywhere(identity: str) -> str:
     return rest.split("@", 1)[0].split(";", 1)[0]
 
 
-@given(st.text(alphabet="sipSIP:@a.; \t", max_size=12))
+@given(
+    st.one_of(
+        st.text(alphabet="sipSIP:@a.; \t", max_size=12),
+        # Bare users of any script's letters and digits, and spaces of any kind.
+        st.text(alphabet=st.characters(categories=["L", "N", "Z"]), max_size=12),
+    )
+)
+@example("kazoo17")
+@example("\u00b2")
+@example(" alice\u3000")
 def test_identity_user_of_bare_and_uri_identities(identity: str) -> None:
     assert identity_user(identity) == _identity_user_everywhere(identity)
 

@@ -299,6 +299,13 @@ def test_the_digest_username_is_the_user_the_account_registers() -> None:
         DigestCredentials.from_private_identity("sip:@realm", "pw")
 
 
+def test_credentials_from_an_identity_are_the_credentials_built_directly() -> None:
+    made = DigestCredentials.from_private_identity("alice", "pw", "kazoo.test")
+    assert type(made) is DigestCredentials
+    assert made == DigestCredentials("alice", "pw", "kazoo.test")
+    assert DigestCredentials.from_private_identity("alice", "pw").realm is None
+
+
 def test_private_identity_without_user_is_refused() -> None:
     with pytest.raises(ValueError):
         DigestCredentials.from_private_identity("sip:@example.com", "pw")
