@@ -9,10 +9,10 @@ after logout.
 from __future__ import annotations
 
 import random
-import socket
 
 import trio
 import trio.testing
+from closed_port import closed_port_url
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,20 +29,13 @@ ACTIONS = st.lists(
 )
 
 
-def _closed_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"ws://127.0.0.1:{port}/"
-
-
 async def _scenario(
     max_attempts: int, actions: list[tuple[str, float]], seen: list[AccountEvent]
 ) -> None:
     async with open_engine(monitor_connectivity=False, rng=random.Random(3)) as engine:
         account = await engine.register(
             RegisterParams(
-                ws_url=_closed_url(),
+                ws_url=closed_port_url(),
                 realm="void.test",
                 private_identity="quinn",
                 public_identity="quinn",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import socket
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
+from closed_port import closed_port_url
 
 from kazoo_actors.callbacks import PendingCallback, call_callback, invoke_callback
 from kazoo_actors.engine import open_engine
@@ -104,9 +104,7 @@ async def test_an_account_awaits_its_async_callbacks_in_order_and_survives_a_rai
     async def on_error(event: AccountEvent) -> None:
         seen.append(event.key)
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        url = f"ws://127.0.0.1:{probe.getsockname()[1]}/"
+    url = closed_port_url()
     async with open_engine(monitor_connectivity=False) as engine:
         account = await engine.register(
             RegisterParams(

@@ -5,13 +5,13 @@ up once."""
 from __future__ import annotations
 
 import math
-import socket
 from typing import Any
 
 import attrs
 import pytest
 import trio
 import trio.testing
+from closed_port import closed_port_url
 
 from kazoo_actors.actors.account import AccountActor
 from kazoo_actors.actors.account_state import SessionEnd
@@ -20,11 +20,8 @@ from kazoo_actors.params import RegisterParams
 
 
 def _params() -> RegisterParams:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     return RegisterParams(
-        ws_url=f"ws://127.0.0.1:{port}/",
+        ws_url=closed_port_url(),
         realm="nowhere.test",
         private_identity="pat",
         public_identity="pat",

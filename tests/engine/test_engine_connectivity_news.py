@@ -5,13 +5,13 @@ tables read) and a server port that refuses connections."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterable
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
+from closed_port import closed_port_url
 
 from kazoo_actors import engine as engine_module
 from kazoo_actors.actors.account_commands import ConnectivityChanged
@@ -48,11 +48,8 @@ def path(monkeypatch: pytest.MonkeyPatch) -> SetPath:
 
 
 def _params(**callbacks: Any) -> RegisterParams:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     return RegisterParams(
-        ws_url=f"ws://127.0.0.1:{port}/",
+        ws_url=closed_port_url(),
         realm="nowhere.test",
         private_identity="pat",
         public_identity="pat",

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import itertools
 import random
-import socket
 
 import pytest
 import trio
 import trio.testing
+from closed_port import closed_port_url
 
 from kazoo_actors.actors.account_state import AccountState
 from kazoo_actors.engine import open_engine
@@ -21,16 +21,9 @@ from kazoo_actors.events import AccountEvent, Notification
 from kazoo_actors.params import RegisterParams
 
 
-def _closed_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"ws://127.0.0.1:{port}/"
-
-
 def _params(**changes: object) -> RegisterParams:
     settings: dict[str, object] = {
-        "ws_url": _closed_url(),
+        "ws_url": closed_port_url(),
         "realm": "nowhere.test",
         "private_identity": "sip:pat@nowhere.test",
         "public_identity": "pat",
