@@ -202,6 +202,13 @@ def finish_in_place_build(root: Path, source_digests: dict[str, str], outputs: l
                 leftover.unlink()
 
 
+NOT_COMPILED = (
+    "kazoo-actors: this build compiled nothing. The sources run as plain Python unless an "
+    "earlier build left compiled modules beside them: the test run names those (rebuild or "
+    "delete them)."
+)
+
+
 class RecordingBuildExt(build_ext):  # type: ignore[misc]  # untyped: no setuptools stubs here
     """Builds the compiled modules, falling back to the pure-Python package when the C
     build fails. An in-place build (``setup.py build_ext --inplace``, or the editable
@@ -215,7 +222,7 @@ class RecordingBuildExt(build_ext):  # type: ignore[misc]  # untyped: no setupto
         try:
             super().run()
         except Exception as error:  # a missing compiler or header is not the user's fault
-            print(f"kazoo-actors: mypyc build failed, pure Python kept: {error}", file=sys.stderr)
+            print(f"kazoo-actors: mypyc build failed: {error}\n{NOT_COMPILED}", file=sys.stderr)
             return
         if self.inplace:  # a build elsewhere (a wheel) leaves the tree as it was
             outputs = [self.get_ext_filename(extension.name) for extension in self.extensions]
@@ -230,7 +237,7 @@ def ext_modules(sources: list[str]) -> list[object]:
 
         return list(mypycify(sources, opt_level="3"))
     except (Exception, SystemExit) as error:  # mypyc exits on a type error
-        print(f"kazoo-actors: mypyc failed, pure Python kept: {error}", file=sys.stderr)
+        print(f"kazoo-actors: mypyc failed: {error}\n{NOT_COMPILED}", file=sys.stderr)
         return []
 
 
