@@ -13,6 +13,8 @@ each, digest auth, --concurrency attempts in flight) under user names of its own
 
 For each: registrations/s, the client's CPU per registration, Kamailio's CPU per
 registration during that peer's registering phase, and the rate relative to the epoll floor.
+Each peer after the first starts once the server has let go of the previous one's
+connections (bench_server.wait_until_settled).
 The client CPU of one registration bounds what a single-threaded client process can reach:
 1 / (CPU per registration) registrations per second of one core.
 """
@@ -32,7 +34,12 @@ import psutil
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from bench.bench_server import bench_settings, kamailio_cpu, run_jssip_register  # noqa: E402
+from bench.bench_server import (  # noqa: E402
+    bench_settings,
+    kamailio_cpu,
+    run_jssip_register,
+    wait_until_settled,
+)
 from kazoo_actors.lab.kamailio import KamailioServer  # noqa: E402
 
 
@@ -124,8 +131,11 @@ def main() -> None:
     started = time.time()
     with KamailioServer(bench_settings(2 * args.accounts, children=2, tcp_children=2)) as server:
         for index, name in enumerate(("floor-epoll", "floor-trio", "kazoo-actors")):
+            if index:
+                wait_until_settled(server)
             reports[name] = run_peer(name, server, args, first=(index + 1) * 1_000_000)
         if not args.skip_jssip:
+            wait_until_settled(server)
             jssip = run_jssip(server, args)
             if jssip is not None:
                 jssip["cpu_s"] = jssip.get("register_cpu_s")
