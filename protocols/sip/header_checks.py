@@ -25,6 +25,7 @@ import functools
 import re
 
 from .header_syntax import HOST, TOKEN, UNQUOTED_VALUE
+from .parameter_names import names_distinct
 from .simple_address import simple_address_parts
 
 # A quoted-string without quoted-pairs: one character class instead of the
@@ -55,37 +56,6 @@ _AUTH_PARAM_NAMES_RE = re.compile(r'(?:^|,)[ \t]*([^=, \t"]+)[ \t]*=[ \t]*(?:"[^
 def _distinct(names: list[str]) -> bool:
     lowered = {name.lower() for name in names}
     return len(lowered) == len(names)
-
-
-def _names_distinct(params: str) -> bool:
-    """No parameter name in ``params`` repeats, case aside.
-
-    Only for parameters ``_ADDRESS_RE`` accepted: there '"' only delimits quoted
-    values, which hold no '"', and outside them ';' only starts a parameter and
-    its first '=' ends the name. Cutting the quoted values out and splitting costs
-    half the instructions of a regex pass collecting the names (a registrar's
-    Contact has four parameters, two of them quoted).
-    """
-    if '"' in params:
-        params = "".join(params.split('"')[::2])
-    return _skeleton_names_distinct(params)
-
-
-# What is left of the parameters once the quoted values are cut out recurs
-# from message to message (a registrar's Contact differs only inside its
-# quotes: ";expires=600;received=;+sip.instance=;reg-id=1"): the verdict is
-# remembered per such text, bounded so that hostile input cannot grow it.
-@functools.lru_cache(maxsize=256)
-def _skeleton_names_distinct(params: str) -> bool:
-    """``_names_distinct`` of parameters without quoted values."""
-    # All ASCII: lowering keeps every name's length.
-    parts = params.lower().split(";")
-    names: set[str] = set()
-    for part in parts:
-        equals = part.find("=")
-        names.add(part[:equals] if equals >= 0 else part)
-    # parts[0] is the empty text before the first ';', no name's.
-    return len(names) == len(parts)
 
 
 def address_is_plain(text: str) -> bool:
@@ -119,9 +89,9 @@ def _plain_address_match(text: str) -> re.Match[str] | None:
         return None
     # One ';' (a To tag, a lone lr) cannot repeat a name: most values end here.
     uri_params, params = match.group("uri_params", "params")
-    if uri_params.count(";") > 1 and not _names_distinct(uri_params):
+    if uri_params.count(";") > 1 and not names_distinct(uri_params):
         return None
-    if params.count(";") > 1 and not _names_distinct(params):
+    if params.count(";") > 1 and not names_distinct(params):
         return None
     return match
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 import functools
 from typing import Final
 
+from .parameter_names import skeleton_names_distinct
+
 _LETTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # header_syntax.TOKEN and UNQUOTED_VALUE as sets of characters, for str.strip:
 # what strip leaves of a text is empty exactly when every character is in the set.
@@ -149,15 +151,13 @@ def _is_simple_skeleton(params: str) -> bool:
             not equals or _is_made_of(value, _UNQUOTED_CHARS)
         )
     parts = params.split(";")
-    names: set[str] = set()
     for index in range(1, len(parts)):
         name, equals, value = parts[index].partition("=")
         if not _is_made_of(name, _TOKEN_CHARS):
             return False
         if equals and not _is_made_of(value, _UNQUOTED_CHARS):
             return False
-        names.add(name.lower())
-    return len(names) == len(parts) - 1
+    return skeleton_names_distinct(params)
 
 
 def _is_made_of(text: str, chars: str) -> bool:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from protocols.sip import digest_header, header_checks
+from protocols.sip import digest_header, header_checks, parameter_names
 from protocols.sip import header_syntax as syntax
 from protocols.sip.errors import ParseError
 from protocols.sip.header_checks import address_is_plain, challenge_is_plain, plain_address_parts
@@ -265,23 +265,23 @@ def test_the_repeated_name_scan_equals_a_regex_pass(params: str, more: str) -> N
         return
     names = _names_by_regex(params + more)
     distinct = len(set(names)) == len(names)
-    assert header_checks._names_distinct(params + more) is distinct
+    assert parameter_names.names_distinct(params + more) is distinct
     if params.count(";") + more.count(";") > 1:
         assert address_is_plain(text) is distinct
     uri_params = params.replace('"', "")
     uri_text = f"<sip:a@h.invalid{uri_params}>"
     if header_checks._ADDRESS_RE.fullmatch(uri_text) is not None:
         uri_names = _names_by_regex(uri_params)
-        assert header_checks._names_distinct(uri_params) is (len(set(uri_names)) == len(uri_names))
+        assert parameter_names.names_distinct(uri_params) is (len(set(uri_names)) == len(uri_names))
 
 
 @given(header_params())
 def test_a_remembered_name_verdict_equals_a_fresh_one(params: str) -> None:
     skeleton = "".join(params.split('"')[::2])
-    fresh = header_checks._skeleton_names_distinct.__wrapped__(skeleton)
+    fresh = parameter_names.skeleton_names_distinct.__wrapped__(skeleton)
     for _ in range(2):  # the first call may fill the memo, the second reads it
-        assert header_checks._names_distinct(params) is fresh
-        assert header_checks._skeleton_names_distinct(skeleton) is fresh
+        assert parameter_names.names_distinct(params) is fresh
+        assert parameter_names.skeleton_names_distinct(skeleton) is fresh
 
 
 # The address pattern with its optional parts written (?:x)?: the reference for
